@@ -1,0 +1,124 @@
+"""The ``harness`` command: ls, validate, campaign (alias run), report.
+
+Imports are lazy: ``ls`` and ``validate`` never import Keras, TensorFlow or MLflow.
+Known failures (bad suite, missing data, unusable store) end in one clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harness", description="Re-run deep-learning training claims honestly.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("ls", help="list suites and their claims")
+    validate = commands.add_parser("validate", help="check suite files, listing every mistake")
+    validate.add_argument("files", nargs="+", help="suite names or YAML paths")
+    for name, aliases, text in (("campaign", ["run"], "run (or resume) a campaign and write its report"),
+                                ("report", [], "rebuild a campaign's report from MLflow")):
+        sub = commands.add_parser(name, aliases=aliases, help=text)
+        sub.add_argument("suite", help="suite name (see `harness ls`) or YAML path")
+        sub.add_argument("--profile", help="profile name (default: the suite's default_profile)")
+        sub.add_argument("--root-seed", type=int, help="override the suite's root seed")
+        sub.add_argument("--reports-dir", type=Path, default=Path("reports"))
+        if name == "campaign":
+            sub.add_argument("--seeds", type=_positive, help="paired seeds (default: the profile's)")
+            sub.add_argument("--jobs", type=_positive, help="trials at a time (default: the profile's)")
+    return parser
+
+
+def _ls(console) -> int:
+    from harness.suites import SuiteError, read_yaml, suite_files, suites_dir
+
+    files = suite_files()
+    if not files:
+        console.error(f"no suite files in {suites_dir()}")
+        return 1
+    for path in files:
+        try:
+            data, _ = read_yaml(path)
+            claim = data.get("claim", {})
+            profiles = ", ".join(f"{k} ({v.get('cost') or v.get('description', '')})"
+                                 for k, v in data.get("profiles", {}).items())
+            console.result(f"{data.get('name', path.stem)}: {data.get('title', '')}\n"
+                           f"    claim: {claim.get('metric_label', '?')}: {claim.get('baseline', {}).get('arm')} "
+                           f"{claim.get('baseline', {}).get('reported')} → {claim.get('treatment', {}).get('arm')} "
+                           f"{claim.get('treatment', {}).get('reported')}\n    profiles: {profiles}\n    file: {path}")
+        except (SuiteError, AttributeError) as error:
+            console.result(f"{path.stem}: unreadable ({error}); run `harness validate {path}`")
+    return 0
+
+
+def _validate(files: list[str], console) -> int:
+    from harness.suites import SuiteError, load
+
+    failed = 0
+    for name in files:
+        try:
+            suite = load(name)
+            console.result(f"{suite.path}: ok ({len(suite.arms)} arms, profiles: {', '.join(suite.profiles)})")
+        except SuiteError as error:
+            console.error(str(error))
+            failed += 1
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = _parser().parse_args(argv)
+    from harness.console import Console
+
+    console = Console()
+    if args.command == "ls":
+        return _ls(console)
+    if args.command == "validate":
+        return _validate(args.files, console)
+
+    from harness.data.sources import DataError
+    from harness.registry import UnknownName
+    from harness.suites import SuiteError, load
+
+    try:
+        suite = load(args.suite)
+        if args.command in ("campaign", "run"):
+            from harness.campaign import run_campaign
+
+            run_campaign(suite, args.profile, seeds=args.seeds, jobs=args.jobs, root_seed=args.root_seed,
+                         reports_dir=args.reports_dir, console=console)
+        else:
+            from harness.campaign import command_line
+            from harness.report import write_report
+
+            profile, _ = suite.profile(args.profile)
+            root = suite.root_seed if args.root_seed is None else args.root_seed
+            write_report(suite, profile, root, reports_dir=args.reports_dir, command=command_line(), console=console)
+    except KeyboardInterrupt:
+        console.error("interrupted; finished trials are saved — run the same command to resume")
+        return 130
+    except (SuiteError, DataError, UnknownName) as error:
+        console.error(str(error))
+        return 2
+    except Exception as error:
+        from harness.report.analysis import NoResults
+        from harness.tracking import TrackingError
+
+        if isinstance(error, (TrackingError, NoResults)):
+            console.error(str(error))
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dataset loaders (one module per dataset) and where their files are found."""

@@ -1,0 +1,1 @@
+"""Model builders by name (see :data:`harness.registry.MODELS`)."""

@@ -1,0 +1,69 @@
+"""PNG figures from a report's results (every plotted number is in results.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+
+
+def paired_plot(results: dict, path: Path, scale: float) -> None:
+    """Left: each seed's baseline → treatment; right: per-seed differences, mean, CI, claim."""
+    comparison = results["comparison"]
+    base, treat = comparison["baseline"], comparison["treatment"]
+    direction = 1 if results["claim"]["higher_is_better"] else -1
+    rows = comparison["per_seed"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
+    for row in rows:
+        left.plot([0, 1], [row[base] * scale, row[treat] * scale], color="0.6", lw=0.8, marker="o", ms=3)
+    left.set_xticks([0, 1], [base, treat])
+    left.set_xlim(-0.3, 1.3)
+    left.set_ylabel(results["claim"]["metric_label"] + (" (%)" if scale == 100 else ""))
+    left.set_title(f"per seed (n = {len(rows)} pairs)")
+    diffs = [direction * (row[treat] - row[base]) * scale for row in rows]
+    right.scatter(diffs, [0.1 * ((i % 7) - 3) for i in range(len(diffs))], s=12, color="0.4", label="one seed")
+    effect = comparison["effect"]
+    right.errorbar([effect["value"] * scale], [-0.6], xerr=[[(effect["value"] - effect["low"]) * scale],
+                   [(effect["high"] - effect["value"]) * scale]], fmt="o", color=COLOURS[0], capsize=5,
+                   label="mean, 95% CI")
+    right.axvline(0, color="black", lw=0.8)
+    right.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
+    right.set_yticks([])
+    right.set_ylim(-1, 0.6)
+    right.set_xlabel(f"{treat} − {base}" + (" (points)" if scale == 100 else "")
+                     + ("" if direction == 1 else " (sign flipped: lower is better)"))
+    right.set_title(f"paired difference: {comparison['verdict']['label']}")
+    right.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def curves_plot(results: dict, path: Path) -> bool:
+    """Per-epoch mean and 95% band per arm for each recorded curve; False if none."""
+    keys = sorted({key for arm in results["arms"].values() for key in arm["curves"]})
+    if not keys:
+        return False
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for colour, (name, arm) in zip(COLOURS, results["arms"].items(), strict=False):
+            band = arm["curves"].get(key)
+            if not band:
+                continue
+            epochs = [i + 1 for i, m in enumerate(band["mean"]) if m is not None]
+            pick = [i - 1 for i in epochs]
+            ax.plot(epochs, [band["mean"][i] for i in pick], color=colour, label=f"{name} (n={max(band['n'])})")
+            ax.fill_between(epochs, [band["low"][i] for i in pick], [band["high"][i] for i in pick],
+                            color=colour, alpha=0.25)
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -1,0 +1,67 @@
+"""Keras pieces every workload uses: paired batch order and divergence detection."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+
+class OrderedBatches(keras.utils.PyDataset):
+    """Batches whose order depends only on (seed, epoch), on every backend.
+
+    Two arms fed the same ``OrderedBatches`` seed see the same examples in the same
+    order at every epoch, also across several ``fit`` calls (``initial_epoch``).
+    Pair with :class:`FollowEpoch` so the order follows the epoch being trained.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(len(self.y))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.x[rows], self.y[rows]
+
+
+class FollowEpoch(keras.callbacks.Callback):
+    """Tells an :class:`OrderedBatches` which epoch is starting."""
+
+    def __init__(self, batches: OrderedBatches) -> None:
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.batches.set_epoch(epoch)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss and remembers where (the run diverged)."""
+
+    def __init__(self, phase: str) -> None:
+        super().__init__()
+        self.phase, self.reason, self._epoch = phase, None, 0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.reason = f"non-finite loss ({float(loss)}) in {self.phase}, epoch {self._epoch + 1}"
+            self.model.stop_training = True
+
+
+def merge_history(into: dict[str, list[float]], history: keras.callbacks.History, prefix: str = "") -> None:
+    """Append a ``fit`` history's per-epoch values to ``into`` (keys optionally prefixed)."""
+    for key, values in history.history.items():
+        into.setdefault(prefix + key, []).extend(float(v) for v in values)

@@ -1,0 +1,21 @@
+"""Workloads: the training programs a suite runs (one trial = one workload run).
+
+A workload is a function ``run(settings, seed) -> Outcome``; its settings model lives
+in a module of its own that does not import Keras, so suites validate instantly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Outcome:
+    """What one workload run measured."""
+
+    metrics: dict[str, float]  # final values, e.g. test_accuracy
+    history: dict[str, list[float]]  # per-epoch values, e.g. val_accuracy
+    data_source: str
+    data_digest: str
+    diverged: str | None = None  # why training stopped on a non-finite loss
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,69 @@
+"""Sessions: tests, lint, suite-<name> (one per suites/*.yaml), mlflow-ui.
+
+`nox` alone runs lint and tests (the README's test command). Data comes from
+$HARNESS_DATA_DIR; when it is unset and ../shared/datasets exists (dev and CI
+machines), that folder is used.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_venv = "yes"
+
+ROOT = Path(__file__).parent
+SHARED_DATA = ROOT.parent / "shared" / "datasets"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(extra)
+    if "HARNESS_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+        env["HARNESS_DATA_DIR"] = str(SHARED_DATA)
+    return env
+
+
+def _install(session: nox.Session, extras: str = "cpu") -> None:
+    session.install(f".[{extras}]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tests and the end-to-end smoke campaign (pytest)."""
+    _install(session, "cpu,dev")
+    session.run("pytest", *session.posargs, env=_env())
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+def _suite_session(name: str) -> None:
+    @nox.session(name=f"suite-{name}")
+    def suite(session: nox.Session) -> None:
+        _install(session)
+        args = session.posargs
+        invoked = f"nox -s suite-{name}" + (f" -- {shlex.join(args)}" if args else "")
+        session.run("harness", "campaign", name, *args, env=_env(HARNESS_INVOKED_AS=invoked))
+
+    suite.__doc__ = f"Run (or resume) the `{name}` campaign: -- --profile P --seeds N --jobs J"
+
+
+for _file in sorted((ROOT / "suites").glob("*.yaml")):
+    _suite_session(_file.stem)
+
+
+@nox.session(name="mlflow-ui", venv_backend="none" if os.environ.get("NOX_NO_VENV") else None)
+def mlflow_ui(session: nox.Session) -> None:
+    """MLflow UI on the local store, bound to 127.0.0.1 (-- --port N to change the port)."""
+    _install(session)
+    store = f"sqlite:///{ROOT / 'runs' / 'mlflow.db'}"
+    session.run("mlflow", "ui", "--host", "127.0.0.1", "--backend-store-uri",
+                os.environ.get("MLFLOW_TRACKING_URI", store), *session.posargs)
