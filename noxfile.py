@@ -60,7 +60,7 @@ for _file in sorted((ROOT / "suites").glob("*.yaml")):
     _suite_session(_file.stem)
 
 
-@nox.session(name="mlflow-ui", venv_backend="none" if os.environ.get("NOX_NO_VENV") else None)
+@nox.session(name="mlflow-ui")
 def mlflow_ui(session: nox.Session) -> None:
     """MLflow UI on the local store, bound to 127.0.0.1 (-- --port N to change the port)."""
     _install(session)
