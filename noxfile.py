@@ -65,5 +65,12 @@ def mlflow_ui(session: nox.Session) -> None:
     """MLflow UI on the local store, bound to 127.0.0.1 (-- --port N to change the port)."""
     _install(session)
     store = f"sqlite:///{ROOT / 'runs' / 'mlflow.db'}"
-    session.run("mlflow", "ui", "--host", "127.0.0.1", "--backend-store-uri",
-                os.environ.get("MLFLOW_TRACKING_URI", store), *session.posargs)
+    session.run(
+        "mlflow",
+        "ui",
+        "--host",
+        "127.0.0.1",
+        "--backend-store-uri",
+        os.environ.get("MLFLOW_TRACKING_URI", store),
+        *session.posargs,
+    )

@@ -28,9 +28,11 @@ def plan(suite: Suite, profile: str, seeds: int, root_seed: int) -> list[TrialSp
     """Every (seed, arm) trial; child seed *i* is the same for every arm."""
     settings = {arm: suite.settings(profile, arm).model_dump(mode="json") for arm in suite.arms}
     return [
-        TrialSpec(suite.name, profile, arm, index, confirmation_seed(root_seed, index),
-                  suite.workload.name, settings[arm])
-        for index in range(seeds) for arm in suite.arms
+        TrialSpec(
+            suite.name, profile, arm, index, confirmation_seed(root_seed, index), suite.workload.name, settings[arm]
+        )
+        for index in range(seeds)
+        for arm in suite.arms
     ]
 
 
@@ -62,9 +64,16 @@ def command_line() -> str:
     return f"{invoked}  (ran: {own})" if invoked else own
 
 
-def run_campaign(suite: Suite, profile: str | None, *, seeds: int | None = None, jobs: int | None = None,
-                 root_seed: int | None = None, reports_dir: Path = Path("reports"),
-                 console: Console | None = None) -> Path:
+def run_campaign(
+    suite: Suite,
+    profile: str | None,
+    *,
+    seeds: int | None = None,
+    jobs: int | None = None,
+    root_seed: int | None = None,
+    reports_dir: Path = Path("reports"),
+    console: Console | None = None,
+) -> Path:
     """Run (or resume) a campaign and write its report; returns the report folder."""
     from harness import provenance
     from harness.registry import DATASETS
@@ -81,27 +90,49 @@ def run_campaign(suite: Suite, profile: str | None, *, seeds: int | None = None,
     tracker = Tracker()
     experiment = tracker.experiment(suite.name)
     key = campaign_key(suite, profile, root)
-    tags = {**provenance.collect(), "suite": suite.name, "profile": profile,
-            "root_seed": str(root), "suite_digest": suite.digest}
-    parent = tracker.campaign_run(experiment, key, f"{suite.name}-{profile}", tags,
-                                  {"suite": suite.name, "profile": profile, "root_seed": root, "seeds": seeds,
-                                   "claim": suite.claim.model_dump(mode="json")})
+    command = command_line()
+    tags = {
+        **provenance.collect(),
+        "suite": suite.name,
+        "profile": profile,
+        "root_seed": str(root),
+        "suite_digest": suite.digest,
+        "command": command,
+    }
+    parent = tracker.campaign_run(
+        experiment,
+        key,
+        f"{suite.name}-{profile}",
+        tags,
+        {
+            "suite": suite.name,
+            "profile": profile,
+            "root_seed": root,
+            "seeds": seeds,
+            "claim": suite.claim.model_dump(mode="json"),
+        },
+    )
     done = tracker.finished_keys(experiment, key)
     todo = [t for t in trials if t.key not in done]
-    console.info(f"{suite.name}/{profile}: {seeds} paired seeds × {len(suite.arms)} arms; "
-                 f"{len(trials) - len(todo)} finished earlier, {len(todo)} to run, {jobs} at a time; "
-                 f"MLflow: {tracker.uri}")
+    console.info(
+        f"{suite.name}/{profile}: {seeds} paired seeds × {len(suite.arms)} arms; "
+        f"{len(trials) - len(todo)} finished earlier, {len(todo)} to run, {jobs} at a time; "
+        f"MLflow: {tracker.uri}"
+    )
     try:
         with console.progress(len(todo), f"{suite.name}/{profile}") as advance:
             for result in execute(todo, jobs):
                 tracker.log_trial(experiment, parent, key, result, tags)
                 value = result.metrics.get(suite.claim.metric)
                 shown = f"{suite.claim.metric}={value:.4f}" if value is not None else result.reason
-                advance(f"{result.spec.arm} seed {result.spec.seed_index}: {result.status} {shown} "
-                        f"({result.wall_time_s:.1f}s)")
+                advance(
+                    f"{result.spec.arm} seed {result.spec.seed_index}: {result.status} {shown} "
+                    f"({result.wall_time_s:.1f}s)"
+                )
     except BaseException:
         tracker.end_campaign(parent, "KILLED")
         raise
     tracker.end_campaign(parent)
-    return write_report(suite, profile, root, reports_dir=reports_dir, tracker=tracker,
-                        command=command_line(), console=console)
+    return write_report(
+        suite, profile, root, reports_dir=reports_dir, tracker=tracker, command=command, console=console
+    )

@@ -25,8 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("ls", help="list suites and their claims")
     validate = commands.add_parser("validate", help="check suite files, listing every mistake")
     validate.add_argument("files", nargs="+", help="suite names or YAML paths")
-    for name, aliases, text in (("campaign", ["run"], "run (or resume) a campaign and write its report"),
-                                ("report", [], "rebuild a campaign's report from MLflow")):
+    for name, aliases, text in (
+        ("campaign", ["run"], "run (or resume) a campaign and write its report"),
+        ("report", [], "rebuild a campaign's report from MLflow"),
+    ):
         sub = commands.add_parser(name, aliases=aliases, help=text)
         sub.add_argument("suite", help="suite name (see `harness ls`) or YAML path")
         sub.add_argument("--profile", help="profile name (default: the suite's default_profile)")
@@ -49,12 +51,15 @@ def _ls(console) -> int:
         try:
             data, _ = read_yaml(path)
             claim = data.get("claim", {})
-            profiles = ", ".join(f"{k} ({v.get('cost') or v.get('description', '')})"
-                                 for k, v in data.get("profiles", {}).items())
-            console.result(f"{data.get('name', path.stem)}: {data.get('title', '')}\n"
-                           f"    claim: {claim.get('metric_label', '?')}: {claim.get('baseline', {}).get('arm')} "
-                           f"{claim.get('baseline', {}).get('reported')} → {claim.get('treatment', {}).get('arm')} "
-                           f"{claim.get('treatment', {}).get('reported')}\n    profiles: {profiles}\n    file: {path}")
+            profiles = ", ".join(
+                f"{k} ({v.get('cost') or v.get('description', '')})" for k, v in data.get("profiles", {}).items()
+            )
+            console.result(
+                f"{data.get('name', path.stem)}: {data.get('title', '')}\n"
+                f"    claim: {claim.get('metric_label', '?')}: {claim.get('baseline', {}).get('arm')} "
+                f"{claim.get('baseline', {}).get('reported')} → {claim.get('treatment', {}).get('arm')} "
+                f"{claim.get('treatment', {}).get('reported')}\n    profiles: {profiles}\n    file: {path}"
+            )
         except (SuiteError, AttributeError) as error:
             console.result(f"{path.stem}: unreadable ({error}); run `harness validate {path}`")
     return 0
@@ -94,8 +99,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("campaign", "run"):
             from harness.campaign import run_campaign
 
-            run_campaign(suite, args.profile, seeds=args.seeds, jobs=args.jobs, root_seed=args.root_seed,
-                         reports_dir=args.reports_dir, console=console)
+            run_campaign(
+                suite,
+                args.profile,
+                seeds=args.seeds,
+                jobs=args.jobs,
+                root_seed=args.root_seed,
+                reports_dir=args.reports_dir,
+                console=console,
+            )
         else:
             from harness.campaign import command_line
             from harness.report import write_report

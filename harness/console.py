@@ -42,10 +42,24 @@ class Console:
     def progress(self, total: int, description: str) -> Iterator[Advance]:
         """Yields ``advance(message)``, to be called once per finished item."""
         if self.interactive:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[last]}"),
+            )
             with Progress(*columns, console=self._err, transient=False) as bar:
                 task = bar.add_task(description, total=total, last="")
                 yield lambda message: bar.update(task, advance=1, last=message)

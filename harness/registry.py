@@ -18,8 +18,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-class UnknownName(LookupError):
-    """A name that is not in a registry; the message lists the known names."""
+class UnknownName(LookupError, ValueError):
+    """A name that is not in a registry (a ValueError too, so pydantic reports it in place)."""
 
 
 class Registry:
@@ -39,8 +39,7 @@ class Registry:
         """Raise :class:`UnknownName` with a did-you-mean unless ``name`` is known."""
         if name not in self._entries:
             raise UnknownName(
-                f"unknown {self.kind} '{name}'{did_you_mean(name, self._entries)}; "
-                f"known: {', '.join(self.names())}"
+                f"unknown {self.kind} '{name}'{did_you_mean(name, self._entries)}; known: {', '.join(self.names())}"
             )
 
     def get(self, name: str) -> Any:
@@ -52,6 +51,4 @@ class Registry:
 DATASETS = Registry("dataset", {"fashion_mnist": "harness.data.fashion_mnist:load"})
 MODELS = Registry("model", {"mlp": "harness.models.mlp:build_mlp"})
 WORKLOADS = Registry("workload", {"transfer": "harness.workloads.transfer:run"})
-WORKLOAD_SETTINGS = Registry(
-    "workload", {"transfer": "harness.workloads.transfer_settings:TransferSettings"}
-)
+WORKLOAD_SETTINGS = Registry("workload", {"transfer": "harness.workloads.transfer_settings:TransferSettings"})

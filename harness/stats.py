@@ -60,15 +60,26 @@ def bootstrap_ci(
         return Estimate(value, value, value, array.size, "degenerate", confidence)
     used = method
     result = st.bootstrap(
-        (array,), statistic, vectorized=True, paired=False, confidence_level=confidence,
-        n_resamples=n_resamples, method=method, rng=np.random.default_rng(seed),
+        (array,),
+        statistic,
+        vectorized=True,
+        paired=False,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method=method,
+        rng=np.random.default_rng(seed),
     )
     low, high = result.confidence_interval
     if not (np.isfinite(low) and np.isfinite(high)) and method.lower() == "bca":
         used = "percentile (BCa undefined)"
         result = st.bootstrap(
-            (array,), statistic, vectorized=True, confidence_level=confidence,
-            n_resamples=n_resamples, method="percentile", rng=np.random.default_rng(seed),
+            (array,),
+            statistic,
+            vectorized=True,
+            confidence_level=confidence,
+            n_resamples=n_resamples,
+            method="percentile",
+            rng=np.random.default_rng(seed),
         )
         low, high = result.confidence_interval
     return Estimate(value, float(low), float(high), array.size, f"bootstrap {used}", confidence)
@@ -107,7 +118,10 @@ def share_at_least(values, threshold: float) -> Estimate:
     hits = int(np.sum(array >= threshold))
     interval = st.binomtest(hits, array.size).proportion_ci(CONFIDENCE, method="exact")
     return Estimate(
-        hits / array.size, float(interval.low), float(interval.high), array.size,
+        hits / array.size,
+        float(interval.low),
+        float(interval.high),
+        array.size,
         "Clopper-Pearson exact",
     )
 
@@ -117,16 +131,14 @@ def seeds_for_decision(paired_sd: float, claimed_effect: float, confidence: floa
 
     A t-interval of the mean difference with half-width below |claimed|/2 cannot
     contain both 0 and the claimed effect, so it decides between them. Uses the
-    observed SD of the paired differences; solved by iterating on the t quantile.
+    observed SD of the paired differences; the smallest such n.
     """
     if claimed_effect == 0:
         raise ValueError("claimed_effect must be non-zero")
     if paired_sd <= 0:
         return 2
     half_width = abs(claimed_effect) / 2
-    n = 2
-    while True:
-        needed = math.ceil((st.t.ppf(0.5 + confidence / 2, n - 1) * paired_sd / half_width) ** 2)
-        if needed <= n:
-            return n
-        n = needed
+    n = max(2, math.ceil((st.norm.ppf(0.5 + confidence / 2) * paired_sd / half_width) ** 2))  # lower bound
+    while st.t.ppf(0.5 + confidence / 2, n - 1) * paired_sd / math.sqrt(n) > half_width:
+        n += 1
+    return n

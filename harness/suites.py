@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from harness.registry import WORKLOAD_SETTINGS, UnknownName, did_you_mean
 
@@ -85,30 +85,6 @@ class Suite(_Strict):
     path: Path | None = Field(None, exclude=True)
     digest: str = Field("", exclude=True)
 
-    @model_validator(mode="after")
-    def _references(self) -> Suite:
-        problems = []
-        for where, ref in (("claim.baseline.arm", self.claim.baseline.arm),
-                           ("claim.treatment.arm", self.claim.treatment.arm)):
-            if ref not in self.arms:
-                problems.append(f"{where}: unknown arm '{ref}'{did_you_mean(ref, self.arms)}")
-        if self.default_profile not in self.profiles:
-            problems.append(
-                f"default_profile: unknown profile '{self.default_profile}'"
-                f"{did_you_mean(self.default_profile, self.profiles)}"
-            )
-        if self.claim.baseline.arm == self.claim.treatment.arm:
-            problems.append("claim.treatment.arm: must differ from claim.baseline.arm")
-        if self.claim.claimed_effect <= 0:
-            problems.append(
-                "claim: the reported treatment is not better than the reported baseline "
-                f"({self.claim.treatment.reported} vs {self.claim.baseline.reported}, "
-                f"higher_is_better={self.claim.higher_is_better})"
-            )
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
     def settings(self, profile: str, arm: str) -> BaseModel:
         """The workload settings of one (profile, arm): suite < profile overrides < arm params."""
         merged = {**self.workload.settings, **self.profiles[profile].overrides, **self.arms[arm].params}
@@ -117,10 +93,13 @@ class Suite(_Strict):
     def profile(self, name: str | None) -> tuple[str, Profile]:
         name = name or self.default_profile
         if name not in self.profiles:
-            raise SuiteError(self.path or self.name, [
-                f"profiles: unknown profile '{name}'{did_you_mean(name, self.profiles)}; "
-                f"known: {', '.join(self.profiles)}"
-            ])
+            raise SuiteError(
+                self.path or self.name,
+                [
+                    f"profiles: unknown profile '{name}'{did_you_mean(name, self.profiles)}; "
+                    f"known: {', '.join(self.profiles)}"
+                ],
+            )
         return name, self.profiles[name]
 
 
@@ -143,8 +122,11 @@ def resolve(name_or_path: str) -> Path:
     if not path.is_file():
         known = [p.stem for p in suite_files()]
         raise SuiteError(
-            path, [f"no suite named '{name_or_path}'{did_you_mean(name_or_path, known)}; "
-                   f"known: {', '.join(known) or 'none'} (in {suites_dir()})"]
+            path,
+            [
+                f"no suite named '{name_or_path}'{did_you_mean(name_or_path, known)}; "
+                f"known: {', '.join(known) or 'none'} (in {suites_dir()})"
+            ],
         )
     return path
 
@@ -194,6 +176,38 @@ def _fields_of(loc: tuple) -> list[str]:
     return list(current.model_fields)
 
 
+def _reference_problems(data: dict) -> list[str]:
+    """Names that must refer to arms or profiles of the same file, and the claim's direction."""
+
+    def section(key: str) -> dict:
+        value = data.get(key)
+        return value if isinstance(value, dict) else {}
+
+    claim, arms, profiles = section("claim"), section("arms"), section("profiles")
+    problems = []
+    refs = {}
+    for role in ("baseline", "treatment"):
+        ref = claim.get(role)
+        if isinstance(ref, dict) and isinstance(ref.get("arm"), str):
+            refs[role] = ref
+            if arms and ref["arm"] not in arms:
+                problems.append(f"claim.{role}.arm: unknown arm '{ref['arm']}'{did_you_mean(ref['arm'], arms)}")
+    default = data.get("default_profile")
+    if isinstance(default, str) and profiles and default not in profiles:
+        problems.append(f"default_profile: unknown profile '{default}'{did_you_mean(default, profiles)}")
+    if len(refs) == 2 and refs["baseline"]["arm"] == refs["treatment"]["arm"]:
+        problems.append("claim.treatment.arm: must differ from claim.baseline.arm")
+    reported = [refs.get(r, {}).get("reported") for r in ("baseline", "treatment")]
+    if all(isinstance(v, (int, float)) for v in reported):
+        direction = 1 if claim.get("higher_is_better", True) else -1
+        if direction * (reported[1] - reported[0]) <= 0:
+            problems.append(
+                f"claim: the reported treatment is not better than the reported baseline ({reported[1]} vs "
+                f"{reported[0]}, higher_is_better={claim.get('higher_is_better', True)}); swap the arms"
+            )
+    return problems
+
+
 def _settings_problems(data: dict) -> list[str]:
     """Validate the workload settings of every (profile, arm), naming the key's source."""
     workload = data.get("workload") or {}
@@ -207,6 +221,7 @@ def _settings_problems(data: dict) -> list[str]:
     arms = {k: (v or {}).get("params") or {} for k, v in (data.get("arms") or {}).items()}
     if not all(isinstance(x, dict) for x in [base, *profiles.values(), *arms.values()]):
         return []  # structural errors are reported by the schema
+    fields = list(settings_model.model_fields)
     problems: list[str] = []
     for profile, overrides in (profiles or {"(none)": {}}).items():
         for arm, params in (arms or {"(none)": {}}).items():
@@ -221,7 +236,6 @@ def _settings_problems(data: dict) -> list[str]:
                         where = ("profiles", profile, "overrides")
                     else:
                         where = ("workload", "settings")
-                    fields = list(settings_model.model_fields)
                     problems.append(_describe({**item, "loc": (*where, *item["loc"])}, lambda _: fields))
     return list(dict.fromkeys(problems))
 
@@ -237,12 +251,8 @@ def load(name_or_path: str | Path) -> Suite:
     try:
         suite = Suite(**data, path=path, digest=hashlib.sha256(text.encode()).hexdigest())
     except ValidationError as error:
-        for item in error.errors():
-            if item["type"] == "value_error" and not item["loc"]:
-                problems.extend(item["msg"].removeprefix("Value error, ").split("\n"))
-            else:
-                problems.append(_describe(item, _fields_of))
-    problems.extend(_settings_problems(data))
+        problems += [_describe(item, _fields_of) for item in error.errors()]
+    problems += _reference_problems(data) + _settings_problems(data)
     if problems:
         raise SuiteError(path, list(dict.fromkeys(problems)))
     assert suite is not None

@@ -67,7 +67,7 @@ class Tracker:
 
             self.client = MlflowClient(tracking_uri=self.uri)
             self.client.search_experiments(max_results=1)
-        except Exception as error:  # noqa: BLE001 - any failure to open the store is one line
+        except Exception as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise TrackingError(f"cannot open the MLflow store at {self.uri}: {reason}") from None
 
@@ -92,8 +92,9 @@ class Tracker:
             if not token:
                 return runs
 
-    def campaign_run(self, experiment_id: str, key: str, name: str, tags: dict[str, str],
-                     params: dict[str, Any]) -> str:
+    def campaign_run(
+        self, experiment_id: str, key: str, name: str, tags: dict[str, str], params: dict[str, Any]
+    ) -> str:
         """The campaign's parent run: reused when the campaign resumes, else created."""
         existing = self._search(
             experiment_id, f"tags.`{TAG}kind` = '{KIND_CAMPAIGN}' and tags.`{TAG}campaign` = '{key}'"
@@ -102,9 +103,15 @@ class Tracker:
             run_id = existing[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
         else:
-            run = self.client.create_run(experiment_id, run_name=name, tags={
-                **{TAG + k: v for k, v in tags.items()}, f"{TAG}kind": KIND_CAMPAIGN, f"{TAG}campaign": key,
-            })
+            run = self.client.create_run(
+                experiment_id,
+                run_name=name,
+                tags={
+                    **{TAG + k: v for k, v in tags.items()},
+                    f"{TAG}kind": KIND_CAMPAIGN,
+                    f"{TAG}campaign": key,
+                },
+            )
             run_id = run.info.run_id
             self.client.log_batch(run_id, params=self._params(params))
         return run_id
@@ -133,20 +140,29 @@ class Tracker:
 
         return [Param(k, v[:6000]) for k, v in _flatten("", params).items()]
 
-    def log_trial(self, experiment_id: str, parent_id: str, campaign: str, result: TrialResult,
-                  tags: dict[str, str]) -> str:
+    def log_trial(
+        self, experiment_id: str, parent_id: str, campaign: str, result: TrialResult, tags: dict[str, str]
+    ) -> str:
         from mlflow.entities import Metric, RunTag
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
         spec: TrialSpec = result.spec
         run_tags = {
             **{TAG + k: v for k, v in tags.items()},
-            MLFLOW_PARENT_RUN_ID: parent_id, f"{TAG}kind": KIND_TRIAL, f"{TAG}campaign": campaign,
-            f"{TAG}trial_key": spec.key, f"{TAG}arm": spec.arm, f"{TAG}profile": spec.profile,
-            f"{TAG}seed_index": str(spec.seed_index), f"{TAG}seed": str(spec.seed),
-            f"{TAG}params_hash": spec.params_hash, f"{TAG}status": result.status,
-            f"{TAG}reason": result.reason[:5000], f"{TAG}data_source": result.data_source,
-            f"{TAG}data_digest": result.data_digest, f"{TAG}history_keys": ",".join(sorted(result.history)),
+            MLFLOW_PARENT_RUN_ID: parent_id,
+            f"{TAG}kind": KIND_TRIAL,
+            f"{TAG}campaign": campaign,
+            f"{TAG}trial_key": spec.key,
+            f"{TAG}arm": spec.arm,
+            f"{TAG}profile": spec.profile,
+            f"{TAG}seed_index": str(spec.seed_index),
+            f"{TAG}seed": str(spec.seed),
+            f"{TAG}params_hash": spec.params_hash,
+            f"{TAG}status": result.status,
+            f"{TAG}reason": result.reason[:5000],
+            f"{TAG}data_source": result.data_source,
+            f"{TAG}data_digest": result.data_digest,
+            f"{TAG}history_keys": ",".join(sorted(result.history)),
             **{f"{TAG}info.{k}": v for k, v in result.extra.items() if k != "traceback"},
         }
         run = self.client.create_run(experiment_id, run_name=f"{spec.arm}-seed{spec.seed_index}", tags=run_tags)
@@ -156,13 +172,17 @@ class Tracker:
         metrics.append(Metric("wall_time_s", result.wall_time_s, now, 0))
         metrics += [
             Metric(key, value, now, epoch)
-            for key, values in result.history.items() for epoch, value in enumerate(values)
+            for key, values in result.history.items()
+            for epoch, value in enumerate(values)
         ]
         params = self._params({"arm": spec.arm, "seed": spec.seed, **spec.settings})
         for start in range(0, max(len(metrics), 1), 1000):
-            self.client.log_batch(run_id, metrics=metrics[start:start + 1000],
-                                  params=params if start == 0 else [],
-                                  tags=[RunTag(k, v) for k, v in run_tags.items()] if start == 0 else [])
+            self.client.log_batch(
+                run_id,
+                metrics=metrics[start : start + 1000],
+                params=params if start == 0 else [],
+                tags=[RunTag(k, v) for k, v in run_tags.items()] if start == 0 else [],
+            )
         if "traceback" in result.extra:
             self.client.log_text(run_id, result.extra["traceback"], "traceback.txt")
         self.client.set_terminated(run_id, status="FAILED" if result.status == FAILED else "FINISHED")
@@ -181,11 +201,18 @@ class Tracker:
                     points = sorted(self.client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)
                     history[key] = [m.value for m in points]
             metrics = dict(run.data.metrics)
-            records.append(TrialRecord(
-                arm=tags[f"{TAG}arm"], seed_index=int(tags[f"{TAG}seed_index"]), seed=int(tags[f"{TAG}seed"]),
-                params_hash=tags[f"{TAG}params_hash"], status=tags[f"{TAG}status"],
-                reason=tags.get(f"{TAG}reason", ""), metrics=metrics, history=history,
-                wall_time_s=metrics.get("wall_time_s", float("nan")),
-                tags={k.removeprefix(TAG): v for k, v in tags.items() if k.startswith(TAG)},
-            ))
+            records.append(
+                TrialRecord(
+                    arm=tags[f"{TAG}arm"],
+                    seed_index=int(tags[f"{TAG}seed_index"]),
+                    seed=int(tags[f"{TAG}seed"]),
+                    params_hash=tags[f"{TAG}params_hash"],
+                    status=tags[f"{TAG}status"],
+                    reason=tags.get(f"{TAG}reason", ""),
+                    metrics=metrics,
+                    history=history,
+                    wall_time_s=metrics.get("wall_time_s", float("nan")),
+                    tags={k.removeprefix(TAG): v for k, v in tags.items() if k.startswith(TAG)},
+                )
+            )
         return records

@@ -13,7 +13,8 @@ class OrderedBatches(keras.utils.PyDataset):
 
     Two arms fed the same ``OrderedBatches`` seed see the same examples in the same
     order at every epoch, also across several ``fit`` calls (``initial_epoch``).
-    Pair with :class:`FollowEpoch` so the order follows the epoch being trained.
+    Pair with :class:`FollowEpoch` so the order follows the epoch being trained, and
+    pass ``shuffle=False`` to ``fit`` (Keras would otherwise shuffle the batch order).
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> None:
@@ -29,7 +30,7 @@ class OrderedBatches(keras.utils.PyDataset):
         return math.ceil(len(self.y) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         return self.x[rows], self.y[rows]
 
 

@@ -59,13 +59,22 @@ def run_trial(spec: TrialSpec, threads: int | None = None) -> TrialResult:
         make_deterministic(spec.seed, threads)
         settings = WORKLOAD_SETTINGS.get(spec.workload)(**spec.settings)
         outcome = WORKLOADS.get(spec.workload)(settings, spec.seed)
-    except Exception as error:  # noqa: BLE001 - recorded as a failed trial, re-run on resume
+    except Exception as error:
         return TrialResult(
-            spec, FAILED, f"{type(error).__name__}: {error}", wall_time_s=time.perf_counter() - start,
+            spec,
+            FAILED,
+            f"{type(error).__name__}: {error}",
+            wall_time_s=time.perf_counter() - start,
             extra={"traceback": traceback.format_exc()},
         )
     return TrialResult(
-        spec, DIVERGED if outcome.diverged else OK, outcome.diverged or "", outcome.metrics,
-        outcome.history, time.perf_counter() - start, outcome.data_source, outcome.data_digest,
+        spec,
+        DIVERGED if outcome.diverged else OK,
+        outcome.diverged or "",
+        outcome.metrics,
+        outcome.history,
+        time.perf_counter() - start,
+        outcome.data_source,
+        outcome.data_digest,
         outcome.extra,
     )

@@ -36,8 +36,10 @@ class Verdict:
 
     def as_dict(self) -> dict:
         return {
-            "label": str(self.label), "meaning": self.meaning,
-            "claimed": self.claimed, "seeds_needed": self.seeds_needed,
+            "label": str(self.label),
+            "meaning": self.meaning,
+            "claimed": self.claimed,
+            "seeds_needed": self.seeds_needed,
         }
 
 

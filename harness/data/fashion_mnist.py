@@ -53,7 +53,7 @@ def parse_idx(content: bytes, name: str) -> np.ndarray:
     if len(content) < 4 or content[:2] != b"\x00\x00" or content[2] != 0x08:
         raise DataError(f"{name}: not an IDX file of unsigned bytes")
     ndim = content[3]
-    shape = tuple(int.from_bytes(content[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     if len(content) - offset != int(np.prod(shape)):
         raise DataError(f"{name}: header says {shape} but holds {len(content) - offset} bytes")
@@ -74,8 +74,11 @@ def load(path: str | None = None, validation_size: int = 5000) -> ImageData:
         return Split((x / np.float32(255)).astype(np.float32), y.astype(np.int64))
 
     return ImageData(
-        split(x_full[:cut], y_full[:cut]), split(x_full[cut:], y_full[cut:]),
-        split(x_test, y_test), f"{located.source}: {located.directory}", dataset_digest(SPEC),
+        split(x_full[:cut], y_full[:cut]),
+        split(x_full[cut:], y_full[cut:]),
+        split(x_test, y_test),
+        f"{located.source}: {located.directory}",
+        dataset_digest(SPEC),
     )
 
 
@@ -88,6 +91,6 @@ def task_a(split: Split, excluded: tuple[int, int], n_classes: int = 10) -> Spli
 
 def task_b(split: Split, classes: tuple[int, int], size: int | None = None) -> Split:
     """Binary task: ``classes = (negative, positive)``; the first ``size`` images of the two."""
-    negative, positive = classes
+    _negative, positive = classes
     keep = np.flatnonzero(np.isin(split.y, classes))[:size]
     return Split(split.x[keep], (split.y[keep] == positive).astype(np.int64))

@@ -75,8 +75,10 @@ def _download(spec: DatasetSpec) -> Path:
 
     for data_file in spec.files:
         keras.utils.get_file(
-            data_file.name, origin=spec.download_base + data_file.name,
-            cache_dir=str(keras_cache_dir().parent), cache_subdir=f"datasets/{spec.subdir}",
+            data_file.name,
+            origin=spec.download_base + data_file.name,
+            cache_dir=str(keras_cache_dir().parent),
+            cache_subdir=f"datasets/{spec.subdir}",
         )
     return keras_cache_dir() / spec.subdir
 
@@ -93,13 +95,12 @@ def locate(spec: DatasetSpec, explicit: str | Path | None = None) -> Located:
     else:
         try:
             return Located(_download(spec), f"download ({spec.download_base})")
-        except Exception as error:  # noqa: BLE001 - any failure becomes the one clear error below
+        except Exception as error:
             reason = f"download from {spec.download_base} failed: {type(error).__name__}: {error}"
     places = "\n".join(f"  - {place}" for place in looked)
     files = ", ".join(f.name for f in spec.files)
     raise DataError(
-        f"{spec.name} not found. Looked for {files} in:\n{places}\n  - {reason}\n"
-        f"To get it: {spec.how_to_get}"
+        f"{spec.name} not found. Looked for {files} in:\n{places}\n  - {reason}\nTo get it: {spec.how_to_get}"
     )
 
 
@@ -110,8 +111,10 @@ def read_verified(located: Located, data_file: DataFile) -> Verified:
         with gzip.open(path) if path.suffix == ".gz" else open(path, "rb") as handle:
             content = handle.read()
     except (OSError, EOFError) as error:
-        raise DataError(f"{path}: cannot be read ({error}); expected sha256 {data_file.sha256} "
-                        "of its decompressed content. Replace the file.") from None
+        raise DataError(
+            f"{path}: cannot be read ({error}); expected sha256 {data_file.sha256} "
+            "of its decompressed content. Replace the file."
+        ) from None
     digest = hashlib.sha256(content).hexdigest()
     if digest != data_file.sha256:
         raise DataError(

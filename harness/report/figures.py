@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
@@ -28,15 +28,24 @@ def paired_plot(results: dict, path: Path, scale: float) -> None:
     diffs = [direction * (row[treat] - row[base]) * scale for row in rows]
     right.scatter(diffs, [0.1 * ((i % 7) - 3) for i in range(len(diffs))], s=12, color="0.4", label="one seed")
     effect = comparison["effect"]
-    right.errorbar([effect["value"] * scale], [-0.6], xerr=[[(effect["value"] - effect["low"]) * scale],
-                   [(effect["high"] - effect["value"]) * scale]], fmt="o", color=COLOURS[0], capsize=5,
-                   label="mean, 95% CI")
+    right.errorbar(
+        [effect["value"] * scale],
+        [-0.6],
+        xerr=[[(effect["value"] - effect["low"]) * scale], [(effect["high"] - effect["value"]) * scale]],
+        fmt="o",
+        color=COLOURS[0],
+        capsize=5,
+        label="mean, 95% CI",
+    )
     right.axvline(0, color="black", lw=0.8)
     right.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
     right.set_yticks([])
     right.set_ylim(-1, 0.6)
-    right.set_xlabel(f"{treat} − {base}" + (" (points)" if scale == 100 else "")
-                     + ("" if direction == 1 else " (sign flipped: lower is better)"))
+    right.set_xlabel(
+        f"{treat} − {base}"
+        + (" (points)" if scale == 100 else "")
+        + ("" if direction == 1 else " (sign flipped: lower is better)")
+    )
     right.set_title(f"paired difference: {comparison['verdict']['label']}")
     right.legend(loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
@@ -58,8 +67,9 @@ def curves_plot(results: dict, path: Path) -> bool:
             epochs = [i + 1 for i, m in enumerate(band["mean"]) if m is not None]
             pick = [i - 1 for i in epochs]
             ax.plot(epochs, [band["mean"][i] for i in pick], color=colour, label=f"{name} (n={max(band['n'])})")
-            ax.fill_between(epochs, [band["low"][i] for i in pick], [band["high"][i] for i in pick],
-                            color=colour, alpha=0.25)
+            ax.fill_between(
+                epochs, [band["low"][i] for i in pick], [band["high"][i] for i in pick], color=colour, alpha=0.25
+            )
         ax.set_title(key)
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8, frameon=False)

@@ -18,77 +18,140 @@ class Formatter:
 
     def ci(self, estimate: dict, delta: bool = False) -> str:
         show = self.delta if delta else self.value
-        return (f"{show(estimate['value'])} (95% CI {show(estimate['low'])} to {show(estimate['high'])}; "
-                f"n = {estimate['n']})")
+        return (
+            f"{show(estimate['value'])} (95% CI {show(estimate['low'])} to {show(estimate['high'])}; "
+            f"n = {estimate['n']})"
+        )
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
 def _share(estimate: dict) -> str:
-    return (f"{estimate['value']:.0%} (95% CI {estimate['low']:.0%} to {estimate['high']:.0%}; "
-            f"n = {estimate['n']})")
+    return f"{estimate['value']:.0%} (95% CI {estimate['low']:.0%} to {estimate['high']:.0%}; n = {estimate['n']})"
 
 
-def render(results: dict, command: str, figures: list[str]) -> str:
+def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
     fmt = Formatter(claim["metric"])
-    lines = [f"# {results['title']}", "",
-             f"Suite `{results['suite']}`, profile `{results['profile']}` — {results['profile_description']}.", "",
-             f"Made by: `{command}`", ""]
+    lines = [
+        f"# {results['title']}",
+        "",
+        f"Suite `{results['suite']}`, profile `{results['profile']}` — {results['profile_description']}.",
+        "",
+        "Runs made by: " + (", then (resumed) ".join(f"`{c}`" for c in results["campaign_commands"]) or "?"),
+        "",
+    ]
+    if results["report_command"] not in results["campaign_commands"]:
+        lines += [f"Report rebuilt from MLflow by: `{results['report_command']}`", ""]
     if results["changes_protocol"]:
         lines += [f"> **This profile departs from the claim's protocol:** {results['changes_protocol']}.", ""]
     if comparison:
         verdict = comparison["verdict"]
-        lines += [f"## Verdict: **{verdict['label']}**", "",
-                  f"Measured effect of `{comparison['treatment']}` over `{comparison['baseline']}` on "
-                  f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds; "
-                  f"claimed: {fmt.delta(comparison['claimed_effect'])}. The verdict is *{verdict['label']}* "
-                  f"because {verdict['meaning']}."]
+        lines += [
+            f"## Verdict: **{verdict['label']}**",
+            "",
+            f"Measured effect of `{comparison['treatment']}` over `{comparison['baseline']}` on "
+            f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds; "
+            f"claimed: {fmt.delta(comparison['claimed_effect'])}. The verdict is *{verdict['label']}* "
+            f"because {verdict['meaning']}.",
+        ]
         if verdict["seeds_needed"]:
-            lines.append(f" About **{verdict['seeds_needed']} paired seeds** would give a CI narrow enough to "
-                         "decide (half-width below half the claimed effect, at the observed paired SD).")
+            lines.append(
+                f" About **{verdict['seeds_needed']} paired seeds** would give a CI narrow enough to "
+                "decide (half-width below half the claimed effect, at the observed paired SD)."
+            )
         lines.append("")
     else:
         lines += ["## Verdict: none yet", "", "Fewer than 2 seeds have finished in both arms.", ""]
-    lines += ["## The claim", "", f"- Source: {claim['source']}", f"- Statement: {claim['statement']}",
-              f"- Reported: `{claim['baseline']['arm']}` {fmt.value(claim['baseline']['reported'])}, "
-              f"`{claim['treatment']['arm']}` {fmt.value(claim['treatment']['reported'])} "
-              f"(claimed effect {fmt.delta(claim['claimed_effect'])}; single runs, no interval given)"]
+    lines += [
+        "## The claim",
+        "",
+        f"- Source: {claim['source']}",
+        f"- Statement: {claim['statement']}",
+        f"- Reported: `{claim['baseline']['arm']}` {fmt.value(claim['baseline']['reported'])}, "
+        f"`{claim['treatment']['arm']}` {fmt.value(claim['treatment']['reported'])} "
+        f"(claimed effect {fmt.delta(claim['claimed_effect'])}; single runs, no interval given)",
+    ]
     if claim.get("notes"):
         lines.append(f"- Notes: {claim['notes']}")
-    lines += ["", "## Results per arm", "",
-              f"| arm | runs | ok | diverged | failed | mean {claim['metric_label']} (95% CI, BCa bootstrap) | mean wall time |",
-              "| --- | ---: | ---: | ---: | ---: | --- | ---: |"]
+    lines += [
+        "",
+        "## Results per arm",
+        "",
+        _row(
+            "arm",
+            "runs",
+            "ok",
+            "diverged",
+            "failed",
+            f"mean {claim['metric_label']} (95% CI, BCa bootstrap)",
+            "mean wall time",
+        ),
+        _row("---", "---:", "---:", "---:", "---:", "---", "---:"),
+    ]
     for name, arm in results["arms"].items():
         mean = fmt.ci(arm["metric"]) if arm["metric"] else "—"
         wall = f"{arm['wall_time_s']:.1f} s" if arm["wall_time_s"] is not None else "—"
-        lines.append(f"| `{name}` | {arm['n_runs']} | {arm['n_ok']} | {arm['n_diverged']} | {arm['n_failed']} | {mean} | {wall} |")
-    lines += ["", "Diverged runs (non-finite loss) are kept, scored as the model stood when training stopped; "
-              "failed runs (errors) have no score and are listed below if any.", ""]
+        lines.append(_row(f"`{name}`", arm["n_runs"], arm["n_ok"], arm["n_diverged"], arm["n_failed"], mean, wall))
+    lines += [
+        "",
+        "Diverged runs (non-finite loss) are kept, scored as the model stood when training stopped; "
+        "failed runs (errors) have no score and are listed below if any.",
+        "",
+    ]
     for name, arm in results["arms"].items():
         for reason in arm["failures"]:
             lines.append(f"- `{name}` failed: {reason}")
     if comparison:
         base, treat = comparison["baseline"], comparison["treatment"]
-        best = comparison["best_seed"]
-        lines += ["## Paired comparison", "",
-                  "| quantity | value |", "| --- | --- |",
-                  f"| mean difference `{treat}` − `{base}` (BCa bootstrap) | {fmt.ci(comparison['effect'], delta=True)} |",
-                  f"| SD of the paired differences | {fmt.delta(comparison['paired_sd']).replace('+', '')} |",
-                  f"| P(`{treat}` better than `{base}`) over seeds (ties ½; percentile bootstrap) | {_share(comparison['prob_treatment_better'])} |",
-                  f"| seeds whose own difference reaches the claimed {fmt.delta(comparison['claimed_effect'])} (Clopper–Pearson) | {_share(comparison['share_at_least_claimed'])} |",
-                  f"| largest single-seed difference (what one hand-picked run could show) | {fmt.delta(best['effect'])} (seed index {best['seed_index']}) |",
-                  ""]
+        claimed, best = fmt.delta(comparison["claimed_effect"]), comparison["best_seed"]
+        lines += ["## Paired comparison", "", _row("quantity", "value"), _row("---", "---")]
+        lines += [
+            _row(f"mean difference `{treat}` − `{base}` (BCa bootstrap)", fmt.ci(comparison["effect"], delta=True)),
+            _row("SD of the paired differences", fmt.delta(comparison["paired_sd"]).lstrip("+")),
+            _row(
+                f"P(`{treat}` better than `{base}`) over seeds (ties ½; percentile bootstrap)",
+                _share(comparison["prob_treatment_better"]),
+            ),
+            _row(
+                f"seeds whose own difference reaches the claimed {claimed} (Clopper–Pearson)",
+                _share(comparison["share_at_least_claimed"]),
+            ),
+            _row(
+                "largest single-seed difference (what one hand-picked run could show)",
+                f"{fmt.delta(best['effect'])} (seed index {best['seed_index']})",
+            ),
+            "",
+        ]
     for figure, caption in figures:
         lines += [f"![{caption}]({figure})", "", f"*{caption}*", ""]
-    lines += ["## Protocol as run", "", "| setting | " + " | ".join(f"`{a}`" for a in results["settings"]) + " |",
-              "| --- |" + " --- |" * len(results["settings"])]
+    lines += [
+        "## Protocol as run",
+        "",
+        "| setting | " + " | ".join(f"`{a}`" for a in results["settings"]) + " |",
+        "| --- |" + " --- |" * len(results["settings"]),
+    ]
     keys = list(next(iter(results["settings"].values())))
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(str(s.get(key)) for s in results["settings"].values()) + " |")
-    lines += ["", f"Root seed {results['root_seed']}; child seed *i* is shared by every arm (paired design). "
-              f"Total training time over all trials: {results['total_wall_time_s'] / 60:.1f} min.", "",
-              "## Provenance", "", "| item | value |", "| --- | --- |"]
+    lines += [
+        "",
+        f"Root seed {results['root_seed']}; child seed *i* is shared by every arm (paired design). "
+        f"Total training time over all trials: {results['total_wall_time_s'] / 60:.1f} min.",
+        "",
+        "## Provenance",
+        "",
+        "| item | value |",
+        "| --- | --- |",
+    ]
     for key, values in results["provenance"].items():
         lines.append(f"| {key} | {'; '.join(values)} |")
-    lines += ["", "Every number here is in `results.json`; `harness report "
-              f"{results['suite']} --profile {results['profile']}` rebuilds this report from MLflow.", ""]
+    lines += [
+        "",
+        "Every number here is in `results.json`; `harness report "
+        f"{results['suite']} --profile {results['profile']}` rebuilds this report from MLflow.",
+        "",
+    ]
     return "\n".join(lines)

@@ -22,8 +22,10 @@ EVAL_BATCH = 512  # evaluation only: no effect on training
 
 def _compile(model: keras.Model, settings: TransferSettings, loss: str) -> None:
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=settings.learning_rate), loss=loss,
-        metrics=["accuracy"], steps_per_execution=settings.steps_per_execution,
+        optimizer=keras.optimizers.SGD(learning_rate=settings.learning_rate),
+        loss=loss,
+        metrics=["accuracy"],
+        steps_per_execution=settings.steps_per_execution,
     )
 
 
@@ -46,9 +48,15 @@ def run(settings: TransferSettings, seed: int) -> Outcome:
         keras.utils.set_random_seed(derive(seed, "order", "task_a"))
         monitor = StopOnNonFinite("pre-training (model A)")
         fitted = model_a.fit(
-            a_train.x, a_train.y, batch_size=settings.batch_size, epochs=settings.pretrain_epochs,
-            validation_data=(a_valid.x, a_valid.y), validation_batch_size=EVAL_BATCH,
-            shuffle=True, verbose=0, callbacks=[monitor],
+            a_train.x,
+            a_train.y,
+            batch_size=settings.batch_size,
+            epochs=settings.pretrain_epochs,
+            validation_data=(a_valid.x, a_valid.y),
+            validation_batch_size=EVAL_BATCH,
+            shuffle=True,
+            verbose=0,
+            callbacks=[monitor],
         )
         merge_history(history, fitted, "pretrain_")
         diverged = monitor.reason
@@ -65,8 +73,14 @@ def run(settings: TransferSettings, seed: int) -> Outcome:
             layer.trainable = not freeze
         _compile(model_b, settings, "binary_crossentropy")  # the book recompiles after unfreezing
         fitted = model_b.fit(
-            batches, epochs=end, initial_epoch=start, validation_data=(b_valid.x, b_valid.y),
-            validation_batch_size=EVAL_BATCH, verbose=0, callbacks=[FollowEpoch(batches), monitor],
+            batches,
+            epochs=end,
+            initial_epoch=start,
+            validation_data=(b_valid.x, b_valid.y),
+            validation_batch_size=EVAL_BATCH,
+            shuffle=False,
+            verbose=0,
+            callbacks=[FollowEpoch(batches), monitor],
         )
         merge_history(history, fitted)
         diverged = monitor.reason
@@ -76,6 +90,10 @@ def run(settings: TransferSettings, seed: int) -> Outcome:
     for key in ("val_accuracy", "val_loss", "pretrain_val_accuracy"):
         if history.get(key):
             metrics[key] = history[key][-1]
-    counts = {"n_train_a": 0 if not settings.transfer else len(a_train), "n_train_b": len(b_train),
-              "n_valid_b": len(b_valid), "n_test_b": len(b_test)}
+    counts = {
+        "n_train_a": 0 if not settings.transfer else len(a_train),
+        "n_train_b": len(b_train),
+        "n_valid_b": len(b_valid),
+        "n_test_b": len(b_test),
+    }
     return Outcome(metrics, history, data.source, data.digest, diverged, {k: str(v) for k, v in counts.items()})

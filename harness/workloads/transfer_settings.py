@@ -54,7 +54,5 @@ class TransferSettings(BaseModel):
         if low == high:
             raise ValueError(f"task_b_classes must be two different classes, got {list(self.task_b_classes)}")
         if self.frozen_epochs > self.epochs:
-            raise ValueError(
-                f"frozen_epochs ({self.frozen_epochs}) cannot exceed epochs ({self.epochs})"
-            )
+            raise ValueError(f"frozen_epochs ({self.frozen_epochs}) cannot exceed epochs ({self.epochs})")
         return self

@@ -1,0 +1,93 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from harness.suites import SuiteError, load
+from tests.conftest import ROOT
+
+FASHION = ROOT / "suites" / "fashion.yaml"
+
+
+def _write(tmp_path, mutate) -> str:
+    data = yaml.safe_load(FASHION.read_text())
+    mutate(data)
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _problems(tmp_path, mutate) -> list[str]:
+    with pytest.raises(SuiteError) as error:
+        load(_write(tmp_path, mutate))
+    assert str(tmp_path / "suite.yaml") in str(error.value)  # the file is named
+    return error.value.problems
+
+
+def test_shipped_suites_are_valid():
+    suite = load("fashion") if (ROOT / "suites").samefile("suites") else load(FASHION)
+    assert suite.claim.claimed_effect == pytest.approx(0.02)
+    assert suite.settings("quick", "transfer").transfer is True
+
+
+def test_unknown_key_with_did_you_mean(tmp_path):
+    problems = _problems(tmp_path, lambda d: d["claim"].update(metrc="x"))
+    assert problems == ["claim.metrc: unknown key 'metrc' (did you mean 'metric'?)"]
+
+
+def test_unknown_setting_named_where_it_was_written(tmp_path):
+    problems = _problems(tmp_path, lambda d: d["profiles"]["smoke"]["overrides"].update(epochz=3))
+    assert problems == ["profiles.smoke.overrides.epochz: unknown key 'epochz' (did you mean 'epochs'?)"]
+
+
+def test_wrong_type_names_path_and_value(tmp_path):
+    problems = _problems(tmp_path, lambda d: d["workload"]["settings"].update(batch_size="big"))
+    assert len(problems) == 1 and problems[0].startswith("workload.settings.batch_size:") and "'big'" in problems[0]
+
+
+def test_unknown_arm_model_dataset_all_listed_at_once(tmp_path):
+    def mutate(d):
+        d["claim"]["treatment"]["arm"] = "transfr"
+        d["workload"]["settings"]["model"] = "mpl"
+        d["workload"]["settings"]["dataset"] = "fashion_mnst"
+        d["profiles"]["quick"]["seeds"] = 0
+
+    problems = _problems(tmp_path, mutate)
+    text = "\n".join(problems)
+    assert "claim.treatment.arm: unknown arm 'transfr' (did you mean 'transfer'?)" in text
+    assert "workload.settings.model: unknown model 'mpl' (did you mean 'mlp'?)" in text
+    assert "workload.settings.dataset: unknown dataset 'fashion_mnst' (did you mean 'fashion_mnist'?)" in text
+    assert "profiles.quick.seeds:" in text
+    assert len(problems) == 4
+
+
+def test_unknown_workload_and_unknown_suite_name(tmp_path):
+    problems = _problems(tmp_path, lambda d: d["workload"].update(name="transfr"))
+    assert problems == ["workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: transfer"]
+    with pytest.raises(SuiteError, match="did you mean 'fashion'"):
+        load("fashon")
+
+
+def test_claim_must_report_an_improvement(tmp_path):
+    problems = _problems(tmp_path, lambda d: d["claim"]["treatment"].update(reported=0.5))
+    assert any("not better than the reported baseline" in p for p in problems)
+
+
+def test_ls_and_validate_do_not_import_tensorflow_or_mlflow():
+    code = (
+        "import sys; from harness.cli import main; main(['ls']); main(['validate', 'suites/fashion.yaml']);"
+        "heavy = [m for m in ('tensorflow', 'keras', 'mlflow', 'optuna') if m in sys.modules];"
+        "print('HEAVY', heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out and "fashion" in out
+
+
+def test_validate_exit_code(tmp_path, capsys):
+    from harness.cli import main
+
+    bad = _write(tmp_path, lambda d: d.update(colour="red"))
+    assert main(["validate", bad]) == 1
+    assert "unknown key 'colour'" in capsys.readouterr().err
+    assert main(["validate", str(FASHION)]) == 0
