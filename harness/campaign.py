@@ -58,9 +58,10 @@ def execute(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def command_line() -> str:
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as the user typed it (nox sets ``HARNESS_INVOKED_AS``), for reports."""
+    own = "harness " + shlex.join(sys.argv[1:] if argv is None else argv)
     invoked = os.environ.get("HARNESS_INVOKED_AS")
-    own = "harness " + shlex.join(sys.argv[1:])
     return f"{invoked}  (ran: {own})" if invoked else own
 
 
@@ -73,6 +74,7 @@ def run_campaign(
     root_seed: int | None = None,
     reports_dir: Path = Path("reports"),
     console: Console | None = None,
+    command: str | None = None,
 ) -> Path:
     """Run (or resume) a campaign and write its report; returns the report folder."""
     from harness import provenance
@@ -90,7 +92,7 @@ def run_campaign(
     tracker = Tracker()
     experiment = tracker.experiment(suite.name)
     key = campaign_key(suite, profile, root)
-    command = command_line()
+    command = command or command_line()
     tags = {
         **provenance.collect(),
         "suite": suite.name,

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--root-seed", type=int, help="override the suite's root seed")
         sub.add_argument("--reports-dir", type=Path, default=Path("reports"))
         if name == "campaign":
+            sub.add_argument("--data-dir", type=Path, help="where the datasets are (searched first)")
             sub.add_argument("--seeds", type=_positive, help="paired seeds (default: the profile's)")
             sub.add_argument("--jobs", type=_positive, help="trials at a time (default: the profile's)")
     return parser
@@ -90,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(args.files, console)
 
+    from harness.campaign import command_line
     from harness.data.sources import DataError
     from harness.registry import UnknownName
     from harness.suites import SuiteError, load
+
+    command = command_line(argv)
+    if getattr(args, "data_dir", None):
+        os.environ["HARNESS_EXPLICIT_DATA_DIR"] = str(args.data_dir.resolve())
 
     try:
         suite = load(args.suite)
@@ -107,14 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                 root_seed=args.root_seed,
                 reports_dir=args.reports_dir,
                 console=console,
+                command=command,
             )
         else:
-            from harness.campaign import command_line
             from harness.report import write_report
 
             profile, _ = suite.profile(args.profile)
             root = suite.root_seed if args.root_seed is None else args.root_seed
-            write_report(suite, profile, root, reports_dir=args.reports_dir, command=command_line(), console=console)
+            write_report(suite, profile, root, reports_dir=args.reports_dir, command=command, console=console)
     except KeyboardInterrupt:
         console.error("interrupted; finished trials are saved — run the same command to resume")
         return 130

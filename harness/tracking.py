@@ -60,9 +60,9 @@ def _flatten(prefix: str, value: Any) -> dict[str, str]:
 class Tracker:
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or tracking_uri()
-        if self.uri.startswith("sqlite:///"):
-            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.uri.startswith("sqlite:///"):
+                Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             from mlflow.tracking import MlflowClient
 
             self.client = MlflowClient(tracking_uri=self.uri)

@@ -43,6 +43,9 @@ def test_search_order_and_error_names_every_place(tmp_path, monkeypatch, fake_sp
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
     assert locate(spec).source == "$HARNESS_DATA_DIR"
     assert locate(spec, explicit=folder).source == "explicit path"
+    monkeypatch.setenv("HARNESS_EXPLICIT_DATA_DIR", str(tmp_path))  # harness campaign --data-dir
+    assert locate(spec).source == "explicit path"
+    monkeypatch.delenv("HARNESS_EXPLICIT_DATA_DIR")
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "empty"))
     with pytest.raises(DataError) as error:
         locate(spec, explicit=tmp_path / "nowhere")

@@ -1,6 +1,7 @@
 """Where dataset files are found, how they are verified, and the error when they are not.
 
-Search order: an explicit path, ``$HARNESS_DATA_DIR``, system locations a package
+Search order: an explicit path (the loader's argument, or ``harness --data-dir``, which
+reaches trial processes as ``HARNESS_EXPLICIT_DATA_DIR``), ``$HARNESS_DATA_DIR``, system locations a package
 manager installs to, the Keras cache, and only then a download through Keras
 (skipped when ``HARNESS_OFFLINE=1``). Content is verified by the SHA-256 of the
 decompressed bytes, so re-compressed copies of the same data are accepted.
@@ -56,8 +57,9 @@ def keras_cache_dir() -> Path:
 def candidates(spec: DatasetSpec, explicit: str | Path | None = None) -> list[tuple[str, Path]]:
     """Every place to look, in order, as (label, directory)."""
     places: list[tuple[str, Path]] = []
+    explicit = explicit or os.environ.get("HARNESS_EXPLICIT_DATA_DIR")
     if explicit:
-        places.append(("explicit path", Path(explicit)))
+        places += [("explicit path", Path(explicit) / spec.subdir), ("explicit path", Path(explicit))]
     if os.environ.get("HARNESS_DATA_DIR"):
         root = Path(os.environ["HARNESS_DATA_DIR"])
         places += [("$HARNESS_DATA_DIR", root / spec.subdir), ("$HARNESS_DATA_DIR", root)]

@@ -85,6 +85,8 @@ def run(settings: TransferSettings, seed: int) -> Outcome:
         merge_history(history, fitted)
         diverged = monitor.reason
 
+    if not model_b.compiled:  # pre-training diverged: score model B as it stands
+        _compile(model_b, settings, "binary_crossentropy")
     test = model_b.evaluate(b_test.x, b_test.y, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     metrics = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"])}
     for key in ("val_accuracy", "val_loss", "pretrain_val_accuracy"):

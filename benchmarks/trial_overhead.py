@@ -1,0 +1,116 @@
+"""Harness overhead per trial versus a bare Keras script of the same protocol (target ≤ 3%).
+
+Both sides train the same model on the same arrays for the same epochs with the same
+``steps_per_execution``; the harness side is a whole trial as a campaign runs it
+(``run_trial``: seeding, settings, paired batch order, divergence check, evaluation) plus
+writing its MLflow child run. Repetitions are interleaved; the figure is the median ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+from record import write_section
+
+from harness.campaign import plan
+from harness.data.fashion_mnist import load, task_a, task_b
+from harness.suites import load as load_suite
+from harness.tracking import Tracker
+from harness.trial import run_trial
+
+
+def bare_trial(settings: dict, seed: int) -> float:
+    """The book's protocol in plain Keras: model A, then model B (from scratch or on A)."""
+    keras.utils.set_random_seed(seed)
+    data = load(validation_size=settings["validation_size"])
+    classes = tuple(settings["task_b_classes"])
+    b_train, b_valid, b_test = task_b(data.train, classes, 200), task_b(data.valid, classes), task_b(data.test, classes)
+
+    def mlp(outputs: int, activation: str) -> keras.Sequential:
+        hidden = [keras.layers.Dense(100, "relu", kernel_initializer="he_normal") for _ in range(3)]
+        return keras.Sequential(
+            [keras.Input((28, 28)), keras.layers.Flatten(), *hidden, keras.layers.Dense(outputs, activation)]
+        )
+
+    def compile_(model: keras.Model, loss: str) -> None:
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=0.001),
+            loss=loss,
+            metrics=["accuracy"],
+            steps_per_execution=settings["steps_per_execution"],
+        )
+
+    common = {"batch_size": 32, "validation_batch_size": 512, "verbose": 0}
+    model_b = mlp(1, "sigmoid")
+    if settings["transfer"]:
+        a_train, a_valid = task_a(data.train, classes), task_a(data.valid, classes)
+        model_a = mlp(8, "softmax")
+        compile_(model_a, "sparse_categorical_crossentropy")
+        model_a.fit(a_train.x, a_train.y, epochs=20, validation_data=(a_valid.x, a_valid.y), **common)
+        for source, target in zip(model_a.layers[:-1], model_b.layers[:-1], strict=True):
+            target.set_weights(source.get_weights())
+        for layer in model_b.layers[:-1]:
+            layer.trainable = False
+        compile_(model_b, "binary_crossentropy")
+        model_b.fit(b_train.x, b_train.y, epochs=4, validation_data=(b_valid.x, b_valid.y), **common)
+        for layer in model_b.layers[:-1]:
+            layer.trainable = True
+    compile_(model_b, "binary_crossentropy")
+    start = 4 if settings["transfer"] else 0
+    model_b.fit(b_train.x, b_train.y, epochs=20, initial_epoch=start, validation_data=(b_valid.x, b_valid.y), **common)
+    return model_b.evaluate(b_test.x, b_test.y, batch_size=512, verbose=0, return_dict=True)["accuracy"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    suite = load_suite("fashion")
+    tracker = Tracker(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
+    experiment = tracker.experiment("overhead")
+    parent = tracker.campaign_run(experiment, "bench", "bench", {}, {})
+    trials = {
+        arm: [s for s in plan(suite, "quick", args.repeats + 1, suite.root_seed) if s.arm == arm] for arm in suite.arms
+    }
+    for arm in suite.arms:  # warm-up: data decoding, graph tracing
+        run_trial(trials[arm][0])
+        bare_trial(trials[arm][0].settings, 0)
+    times: dict[str, dict[str, list[float]]] = {arm: {"harness": [], "bare": []} for arm in suite.arms}
+    for rep in range(1, args.repeats + 1):
+        for arm in suite.arms:
+            spec = trials[arm][rep]
+            start = time.perf_counter()
+            result = run_trial(spec)
+            tracker.log_trial(experiment, parent, "bench", result, {})
+            times[arm]["harness"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            bare_trial(spec.settings, spec.seed)
+            times[arm]["bare"].append(time.perf_counter() - start)
+    rows = []
+    for arm, measured in times.items():
+        ratios = [h / b for h, b in zip(measured["harness"], measured["bare"], strict=True)]
+        overhead = statistics.median(ratios) - 1
+        rows.append(
+            f"| `{arm}` | {statistics.median(measured['bare']):.2f} s | "
+            f"{statistics.median(measured['harness']):.2f} s | {overhead:+.1%} | "
+            f"{min(ratios) - 1:+.1%} to {max(ratios) - 1:+.1%} | {'meets' if overhead <= 0.03 else 'MISSES'} |"
+        )
+    body = (
+        f"Fashion quick protocol (full data, 20 + 20 epochs), {args.repeats} interleaved repetitions per arm, "
+        "TensorFlow backend, CPU threads as a single-job campaign uses them.\n\n"
+        "| arm | bare `model.fit` script (median) | harness trial + MLflow logging (median) | "
+        "median overhead | range over pairs | target ≤ 3% |\n| --- | ---: | ---: | ---: | --- | --- |\n"
+        + "\n".join(rows)
+    )
+    write_section("Harness overhead per trial", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""End to end on the smoke profile: MLflow runs, report, resume after Ctrl-C and SIGKILL."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from harness.cli import main
+from harness.tracking import Tracker
+from tests.conftest import ROOT
+
+SMOKE = ["campaign", "fashion", "--profile", "smoke"]
+pytestmark = pytest.mark.slow
+
+
+def _trial_runs(workspace):
+    tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
+    experiment = tracker.experiment("fashion")
+    runs = tracker.client.search_runs([experiment], "tags.`harness.kind` = 'trial'")
+    parents = tracker.client.search_runs([experiment], "tags.`harness.kind` = 'campaign'")
+    return runs, parents
+
+
+def _per_seed(workspace) -> list[dict]:
+    results = json.loads((workspace / "reports" / "fashion" / "smoke" / "results.json").read_text())
+    assert results["schema_version"] == 1
+    return results["comparison"]["per_seed"]
+
+
+def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monkeypatch):
+    import harness.campaign
+
+    real_run_trial, calls = harness.campaign.run_trial, []
+
+    def interrupted_after_two(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_run_trial(*args, **kwargs)
+
+    monkeypatch.setattr(harness.campaign, "run_trial", interrupted_after_two)
+    assert main(SMOKE) == 130
+    assert "run the same command to resume" in capsys.readouterr().err
+    runs, _ = _trial_runs(workspace)
+    assert len(runs) == 2 and not (workspace / "reports" / "fashion" / "smoke" / "report.md").exists()
+
+    monkeypatch.setattr(harness.campaign, "run_trial", real_run_trial)
+    assert main(SMOKE) == 0
+    assert "2 finished earlier, 4 to run" in capsys.readouterr().err
+    runs, parents = _trial_runs(workspace)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    keys = [run.data.tags["harness.trial_key"] for run in runs]
+    assert len(keys) == len(set(keys)) == 6  # 3 seeds x 2 arms, none repeated
+    assert all(run.info.status == "FINISHED" and run.data.tags["harness.status"] == "ok" for run in runs)
+    assert all(run.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for run in runs)
+    one = runs[0].data
+    assert {
+        "harness.git_commit",
+        "harness.cpu",
+        "harness.data_digest",
+        "harness.seed",
+        "harness.version.keras",
+        "harness.keras_backend",
+        "harness.profile",
+    } <= set(one.tags)
+    assert "test_accuracy" in one.metrics and one.params["batch_size"] == "32"
+
+    report = (workspace / "reports" / "fashion" / "smoke" / "report.md").read_text()
+    assert "## Verdict: **" in report and "95% CI" in report and "n = 3" in report
+    assert (workspace / "reports" / "fashion" / "smoke" / "paired.png").stat().st_size > 10_000
+
+    assert main(SMOKE) == 0  # everything finished: nothing re-runs
+    assert "6 finished earlier, 0 to run" in capsys.readouterr().err
+    first = _per_seed(workspace)
+    (workspace / "reports" / "fashion" / "smoke" / "report.md").unlink()
+    assert main(["report", "fashion", "--profile", "smoke"]) == 0  # rebuilt from MLflow alone
+    assert (
+        "Report rebuilt from MLflow by: `harness report"
+        in (workspace / "reports" / "fashion" / "smoke" / "report.md").read_text()
+    )
+    assert _per_seed(workspace) == first
+
+
+def test_sigkill_mid_campaign_then_resume_is_exact_and_deterministic(workspace, tmp_path_factory):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "harness", *SMOKE]
+    process = subprocess.Popen(command, cwd=workspace, env=env, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("[2/6]"):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    runs, _ = _trial_runs(workspace)
+    assert len([r for r in runs if r.info.status == "FINISHED"]) == 2
+
+    resumed = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "2 finished earlier, 4 to run" in resumed.stderr
+    runs, _ = _trial_runs(workspace)
+    finished = [r.data.tags["harness.trial_key"] for r in runs if r.info.status == "FINISHED"]
+    assert len(finished) == len(set(finished)) == 6
+
+    # Same root seed, fresh store, another process: identical metrics, seed by seed.
+    other = tmp_path_factory.mktemp("again")
+    again = subprocess.run(command, cwd=other, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert _per_seed(other) == _per_seed(workspace)
+
+
+def test_missing_data_fails_before_anything_is_recorded(workspace, monkeypatch, capsys):
+    from harness.data import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist, "SPEC", dataclasses.replace(fashion_mnist.SPEC, system_dirs=()))
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(workspace / "no-data-here"))
+    monkeypatch.setenv("KERAS_HOME", str(workspace / "keras-home"))
+    fashion_mnist.load.cache_clear()
+    try:
+        assert main(SMOKE) == 2
+    finally:
+        fashion_mnist.load.cache_clear()
+    err = capsys.readouterr().err
+    assert "Fashion-MNIST not found" in err and "no-data-here" in err and "keras-home" in err
+    assert not (workspace / "runs").exists()
+
+
+def test_unopenable_mlflow_store_is_one_line(workspace, monkeypatch, capsys):
+    blocker = workspace / "a-file"
+    blocker.write_text("not a folder")
+    uri = f"sqlite:///{blocker / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main(SMOKE) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot open the MLflow store at {uri}") and "\n" not in err

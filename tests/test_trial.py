@@ -1,0 +1,66 @@
+"""Trial records: diverged runs are recorded and counted, failed runs are listed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness.campaign import plan
+from harness.report.analysis import analyse
+from harness.suites import load
+from harness.tracking import TrialRecord
+from harness.trial import DIVERGED, FAILED, OK, TrialSpec, run_trial
+from tests.conftest import ROOT
+
+SUITE = load(ROOT / "suites" / "fashion.yaml")
+
+
+def _smoke_spec(**changes) -> TrialSpec:
+    spec = next(t for t in plan(SUITE, "smoke", 1, SUITE.root_seed) if t.arm == "transfer")
+    return TrialSpec(**{**spec.__dict__, "settings": {**spec.settings, **changes}})
+
+
+@pytest.mark.slow
+def test_non_finite_loss_gives_a_diverged_record_with_a_score(data_dir):
+    result = run_trial(_smoke_spec(learning_rate=1e12))
+    assert result.status == DIVERGED
+    assert "non-finite loss" in result.reason and "model A" in result.reason
+    assert 0.0 <= result.metrics["test_accuracy"] <= 1.0  # scored as it stood, never dropped
+
+
+def test_an_exception_gives_a_failed_record():
+    result = run_trial(_smoke_spec(dataset="not-registered"))
+    assert result.status == FAILED and "not-registered" in result.reason and result.metrics == {}
+
+
+def _record(arm, index, status, value):
+    return TrialRecord(
+        arm, index, 1000 + index, "h", status, "", {} if status == FAILED else {"test_accuracy": value}, {}, 1.0, {}
+    )
+
+
+def test_analysis_counts_diverged_runs_and_lists_failed_ones():
+    records = [
+        _record(arm, i, OK, 0.90 + (0.01 if arm == "transfer" else 0) + i / 1000)
+        for i in range(6)
+        for arm in ("scratch", "transfer")
+    ]
+    records[1] = _record("transfer", 0, DIVERGED, 0.5)
+    records.append(_record("scratch", 6, FAILED, math.nan))
+    records[-1].reason = "RuntimeError: out of memory"
+    results = analyse(SUITE, "quick", records, {"scratch": "h", "transfer": "h"})
+    transfer, scratch = results["arms"]["transfer"], results["arms"]["scratch"]
+    assert (transfer["n_ok"], transfer["n_diverged"], transfer["metric"]["n"]) == (5, 1, 6)
+    assert (scratch["n_failed"], scratch["failures"], scratch["metric"]["n"]) == (1, ["RuntimeError: out of memory"], 6)
+    comparison = results["comparison"]
+    assert comparison["n_pairs"] == 6  # the diverged pair is in, the failed seed (no partner) is not
+    assert comparison["per_seed"][0]["transfer"] == 0.5
+    assert comparison["effect"]["value"] == pytest.approx((0.5 - 0.90 + 5 * 0.01) / 6)
+
+
+def test_analysis_refuses_runs_of_other_settings():
+    from harness.report.analysis import NoResults
+
+    with pytest.raises(NoResults, match="current settings"):
+        analyse(SUITE, "quick", [_record("scratch", 0, OK, 0.9)], {"scratch": "other", "transfer": "other"})
