@@ -70,7 +70,8 @@ def bare_trial(settings: dict, seed: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads per trial (a 2-job campaign uses 1)")
     args = parser.parse_args()
     suite = load_suite("fashion")
     tracker = Tracker(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
@@ -79,17 +80,19 @@ def main() -> None:
     trials = {
         arm: [s for s in plan(suite, "quick", args.repeats + 1, suite.root_seed) if s.arm == arm] for arm in suite.arms
     }
-    for arm in suite.arms:  # warm-up: data decoding, graph tracing
-        run_trial(trials[arm][0])
+    for arm in suite.arms:  # warm-up: data decoding, graph tracing; fixes the thread pools for both sides
+        run_trial(trials[arm][0], args.threads)
         bare_trial(trials[arm][0].settings, 0)
-    times: dict[str, dict[str, list[float]]] = {arm: {"harness": [], "bare": []} for arm in suite.arms}
+    times: dict[str, dict[str, list[float]]] = {arm: {"harness": [], "bare": [], "mlflow": []} for arm in suite.arms}
     for rep in range(1, args.repeats + 1):
         for arm in suite.arms:
             spec = trials[arm][rep]
             start = time.perf_counter()
-            result = run_trial(spec)
+            result = run_trial(spec, args.threads)
+            logged = time.perf_counter()
             tracker.log_trial(experiment, parent, "bench", result, {})
             times[arm]["harness"].append(time.perf_counter() - start)
+            times[arm]["mlflow"].append(time.perf_counter() - logged)
             start = time.perf_counter()
             bare_trial(spec.settings, spec.seed)
             times[arm]["bare"].append(time.perf_counter() - start)
@@ -98,16 +101,19 @@ def main() -> None:
         ratios = [h / b for h, b in zip(measured["harness"], measured["bare"], strict=True)]
         overhead = statistics.median(ratios) - 1
         rows.append(
-            f"| `{arm}` | {statistics.median(measured['bare']):.2f} s | "
-            f"{statistics.median(measured['harness']):.2f} s | {overhead:+.1%} | "
-            f"{min(ratios) - 1:+.1%} to {max(ratios) - 1:+.1%} | {'meets' if overhead <= 0.03 else 'MISSES'} |"
+            f"| `{arm}` | {statistics.median(measured['bare']):.2f} s | {statistics.median(measured['harness']):.2f} s "
+            f"| {overhead:+.1%} | {min(ratios) - 1:+.1%} to {max(ratios) - 1:+.1%} "
+            f"| {min(measured['harness']) / min(measured['bare']) - 1:+.1%} "
+            f"| {statistics.median(measured['mlflow']):.2f} s | {'meets' if overhead <= 0.03 else 'MISSES'} |"
         )
     body = (
         f"Fashion quick protocol (full data, 20 + 20 epochs), {args.repeats} interleaved repetitions per arm, "
-        "TensorFlow backend, CPU threads as a single-job campaign uses them.\n\n"
-        "| arm | bare `model.fit` script (median) | harness trial + MLflow logging (median) | "
-        "median overhead | range over pairs | target ≤ 3% |\n| --- | ---: | ---: | ---: | --- | --- |\n"
-        + "\n".join(rows)
+        f"TensorFlow backend, {args.threads} CPU thread(s) per trial. Overhead = harness / bare − 1 for each "
+        "interleaved pair; the target applies to the median. Identical runs on this machine vary by up to ±30% "
+        "in wall time, so the range over pairs is wide; min-vs-min is the least noisy estimate.\n\n"
+        "| arm | bare script (median) | harness trial + MLflow write (median) | median overhead | range over pairs "
+        "| min vs min | of which MLflow write (median) | target ≤ 3% |\n"
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |\n" + "\n".join(rows)
     )
     write_section("Harness overhead per trial", body)
 

@@ -10,6 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+CURVE_TITLES = {
+    "loss": "training loss",
+    "val_accuracy": "validation accuracy",
+    "pretrain_val_accuracy": "pre-training (model A): validation accuracy",
+}
 
 
 def paired_plot(results: dict, path: Path, scale: float) -> None:
@@ -70,7 +75,7 @@ def curves_plot(results: dict, path: Path) -> bool:
             ax.fill_between(
                 epochs, [band["low"][i] for i in pick], [band["high"][i] for i in pick], color=colour, alpha=0.25
             )
-        ax.set_title(key)
+        ax.set_title(CURVE_TITLES.get(key, key))
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()

@@ -1,0 +1,92 @@
+"""Optimizer step time on an IMDB-quick-shaped model: Embedding(20000, 128) → pooling → Dense(1).
+
+Targets: LazyAdam's step ≤ Adam's (it touches only the rows in the batch); Lookahead's
+overhead ≤ 5% of the step time of its inner optimizer. Synthetic token ids with the real
+shapes (batch 32, sequences of 80); interleaved repetitions, median per-step time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+import numpy as np
+from record import write_section
+
+from harness.optimizers import LazyAdam, Lookahead, MaskedLazy
+
+VOCAB, DIM, LENGTH, BATCH = 20000, 128, 80, 32
+OPTIMIZERS = {
+    "Adam": lambda: keras.optimizers.Adam(1e-3),
+    "LazyAdam": lambda: LazyAdam(1e-3),
+    "MaskedLazy(Adam)": lambda: MaskedLazy(keras.optimizers.Adam(1e-3)),
+    "Lookahead(Adam), k=5": lambda: Lookahead(keras.optimizers.Adam(1e-3), k=5),
+    "SGD": lambda: keras.optimizers.SGD(0.01),
+    "Lookahead(SGD), k=5": lambda: Lookahead(keras.optimizers.SGD(0.01), k=5),
+}
+
+
+def model_for(optimizer) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((LENGTH,), dtype="int32"),
+            keras.layers.Embedding(VOCAB, DIM),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer=optimizer, loss="binary_crossentropy", steps_per_execution=args.steps_per_execution)
+    return model
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, VOCAB, size=(args.steps * BATCH, LENGTH), dtype=np.int32)
+    y = rng.integers(0, 2, size=(args.steps * BATCH, 1)).astype("float32")
+    models = {name: model_for(make()) for name, make in OPTIMIZERS.items()}
+    for model in models.values():  # warm-up: tracing
+        model.fit(x[: BATCH * 64], y[: BATCH * 64], batch_size=BATCH, epochs=1, verbose=0)
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(args.repeats):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+            times[name].append((time.perf_counter() - start) / args.steps * 1000)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    lines = ["| optimizer | median step (ms) | vs its reference |", "| --- | ---: | --- |"]
+    checks = {
+        "LazyAdam": ("Adam", 0.0),
+        "Lookahead(Adam), k=5": ("Adam", 0.05),
+        "Lookahead(SGD), k=5": ("SGD", 0.05),
+        "MaskedLazy(Adam)": ("Adam", None),
+    }
+    for name, value in median.items():
+        reference = checks.get(name)
+        note = ""
+        if reference:
+            base, limit = reference
+            change = value / median[base] - 1
+            verdict = "" if limit is None else (" — meets" if change <= limit else " — MISSES") + f" ≤ {limit:+.0%}"
+            note = f"{change:+.1%} vs {base}{verdict}"
+        lines.append(f"| {name} | {value:.2f} | {note} |")
+    body = (
+        f"`model.fit` on {args.steps} batches of {BATCH} × {LENGTH} token ids, {args.repeats} interleaved "
+        f"repetitions, steps_per_execution={args.steps_per_execution}, backend {keras.backend.backend()}.\n\n"
+        + "\n".join(lines)
+    )
+    write_section("Optimizer step time (IMDB quick model shape)", body)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--steps-per-execution", type=int, default=1)
+    args = parser.parse_args()
+    main()

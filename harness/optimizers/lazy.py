@@ -1,0 +1,118 @@
+"""Lazy Adam variants for embedding tables (claim C1).
+
+``LazyAdam`` is the standard sparse-lazy Adam (as in the former TensorFlow Addons): rows
+absent from the batch keep their weights *and* their moments. ``MaskedLazy`` is the C1
+source's variant: it wraps any optimizer, freezes the rows whose gradient row is all
+zero for that step (learning rate 0), but lets the optimizer update every row's state.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from harness.optimizers.wrapper import OptimizerWrapper, is_lazy, present_rows
+
+
+def _indexed_slices(gradient) -> bool:
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return isinstance(gradient, tf.IndexedSlices)
+
+
+@keras.saving.register_keras_serializable(package="harness")
+class LazyAdam(keras.optimizers.Adam):
+    """Adam whose updates of embedding rows absent from the batch are skipped entirely.
+
+    On TensorFlow, ``IndexedSlices`` gradients (from embedding lookups) take a sparse
+    path: repeated indices are summed, then only the present rows of the weights and of
+    both moments are read and written. On other backends the gradient is dense: for the
+    variables named in ``lazy_variables`` a row counts as absent when its gradient row is
+    all zero. Dense variables get exactly Adam's update. Bias correction uses the global
+    step, as TensorFlow Addons did; decoupled weight decay, if set, applies to all rows.
+    """
+
+    def __init__(self, *args, lazy_variables: tuple[str, ...] | list[str] = ("embeddings",), **kwargs) -> None:
+        if kwargs.get("amsgrad"):
+            raise ValueError("LazyAdam does not support amsgrad=True")
+        super().__init__(*args, **kwargs)
+        self.lazy_variables = tuple(lazy_variables)
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        if _indexed_slices(gradient):
+            return self._sparse_update(gradient, variable, learning_rate)
+        if is_lazy(self._trainable_variables[self._get_variable_index(variable)], self.lazy_variables):
+            return self._row_masked_update(gradient, variable, learning_rate)
+        return super().update_step(gradient, variable, learning_rate)
+
+    def _step_size(self, learning_rate, dtype):
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
+        beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
+        return ops.cast(learning_rate, dtype) * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+    def _sparse_update(self, gradient, variable, learning_rate) -> None:
+        import tensorflow as tf
+
+        rows, positions = tf.unique(gradient.indices)
+        values = tf.math.unsorted_segment_sum(ops.cast(gradient.values, variable.dtype), positions, tf.shape(rows)[0])
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        m_rows = ops.take(m, rows, axis=0) * self.beta_1 + values * (1 - self.beta_1)
+        v_rows = ops.take(v, rows, axis=0) * self.beta_2 + ops.square(values) * (1 - self.beta_2)
+        shape = tf.shape(ops.convert_to_tensor(variable), out_type=rows.dtype)
+        self.assign(m, tf.IndexedSlices(m_rows, rows, shape))
+        self.assign(v, tf.IndexedSlices(v_rows, rows, shape))
+        step = self._step_size(learning_rate, variable.dtype) * m_rows / (ops.sqrt(v_rows) + self.epsilon)
+        self.assign_sub(variable, tf.IndexedSlices(step, rows, shape))
+
+    def _row_masked_update(self, gradient, variable, learning_rate) -> None:
+        gradient = ops.cast(gradient, variable.dtype)
+        present = present_rows(gradient, variable.dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        self.assign_add(m, present * (1 - self.beta_1) * (gradient - m))
+        self.assign_add(v, present * (1 - self.beta_2) * (ops.square(gradient) - v))
+        step = self._step_size(learning_rate, variable.dtype) * m / (ops.sqrt(v) + self.epsilon)
+        self.assign_sub(variable, present * step)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "lazy_variables": list(self.lazy_variables)}
+
+
+@keras.saving.register_keras_serializable(package="harness")
+class MaskedLazy(OptimizerWrapper):
+    """Rows of the chosen tables whose gradient row is all zero do not move this step.
+
+    The inner optimizer's state (e.g. Adam's moments) is updated for every row as usual;
+    only the weight change of the all-zero-gradient rows is undone (their learning rate
+    is 0 for the step). Other variables get the inner optimizer's update unchanged.
+    """
+
+    def __init__(
+        self,
+        inner: keras.optimizers.Optimizer,
+        lazy_variables: tuple[str, ...] | list[str] = ("embeddings",),
+        name: str = "masked_lazy",
+        **kwargs,
+    ) -> None:
+        super().__init__(inner, name=name, **kwargs)
+        self.lazy_variables = tuple(lazy_variables)
+
+    def apply(self, grads, trainable_variables=None) -> None:
+        self._build_once(trainable_variables)
+        variables = list(trainable_variables) if trainable_variables is not None else self._trainable_variables
+        frozen = [
+            (variable, ops.copy(ops.convert_to_tensor(variable)), present_rows(grad, variable.dtype))
+            for grad, variable in zip(grads, variables, strict=True)
+            if grad is not None and is_lazy(variable, self.lazy_variables)
+        ]
+        self.inner.apply(grads, trainable_variables)
+        for variable, before, present in frozen:
+            variable.assign(ops.where(ops.cast(present, "bool"), ops.convert_to_tensor(variable), before))
+        self._iterations.assign_add(1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "lazy_variables": list(self.lazy_variables)}

@@ -1,0 +1,118 @@
+"""Learning-rate range test (Smith 2015): loss against an exponentially rising learning rate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RangeTest:
+    learning_rates: np.ndarray  # one per step taken
+    losses: np.ndarray  # raw per-step training loss
+    smoothed: np.ndarray  # bias-corrected exponential moving average of the loss
+    stopped: str  # why the test ended
+    steepest: float  # learning rate where the smoothed loss falls fastest (per log-step)
+    min_loss_over_10: float  # learning rate of the lowest smoothed loss, divided by 10
+
+    @property
+    def suggested_range(self) -> tuple[float, float]:
+        return tuple(sorted((self.steepest, self.min_loss_over_10)))
+
+
+def _batches(x, y, batch_size: int, seed: int):
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(x))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            rows = order[start : start + batch_size]
+            yield x[rows], y[rows]
+
+
+def lr_range_test(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 200,
+    batch_size: int = 32,
+    smoothing: float = 0.98,
+    divergence: float = 4.0,
+    seed: int = 0,
+) -> RangeTest:
+    """Train ``steps`` batches with the learning rate rising from ``start`` to ``end``.
+
+    Stops early when the smoothed loss exceeds ``divergence`` × its best or is not
+    finite. The model's weights, its optimizer's state and learning rate are restored
+    afterwards. The compiled optimizer must have a float (settable) learning rate.
+    """
+    if not 0 < start < end:
+        raise ValueError(f"need 0 < start < end, got start={start!r}, end={end!r}")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps!r}")
+    optimizer = model.optimizer
+    if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        raise TypeError("lr_range_test needs an optimizer created with a float learning_rate, not a schedule")
+    if not model.built:
+        model(x[:1])
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    weights = [np.array(w) for w in model.get_weights()]
+    state = [np.array(v) for v in optimizer.variables]
+    batches = _batches(x, y, batch_size, seed)
+    original_rate = float(optimizer.learning_rate)
+
+    rates = start * (end / start) ** (np.arange(steps) / (steps - 1))
+    losses, smoothed, average, best, stopped = [], [], 0.0, math.inf, f"reached end={end}"
+    try:
+        for step, rate in enumerate(rates):
+            optimizer.learning_rate = float(rate)
+            loss = float(model.train_on_batch(*next(batches), return_dict=True)["loss"])
+            losses.append(loss)
+            if not math.isfinite(loss):
+                smoothed.append(math.nan)
+                stopped = f"non-finite loss at learning rate {rate:.3g}"
+                break
+            average = smoothing * average + (1 - smoothing) * loss
+            smoothed.append(average / (1 - smoothing ** (step + 1)))
+            best = min(best, smoothed[-1])
+            if smoothed[-1] > divergence * best:
+                stopped = f"loss above {divergence}x its best at learning rate {rate:.3g}"
+                break
+    finally:
+        model.set_weights(weights)
+        for variable, value in zip(optimizer.variables, state, strict=True):
+            variable.assign(value)
+        optimizer.learning_rate = original_rate
+    taken, curve = rates[: len(losses)], np.array(smoothed)
+    finite = np.isfinite(curve)
+    slopes = np.gradient(curve[finite], np.log(taken[finite])) if finite.sum() > 1 else np.zeros(1)
+    return RangeTest(
+        taken,
+        np.array(losses),
+        curve,
+        stopped,
+        float(taken[finite][int(np.argmin(slopes))]),
+        float(taken[finite][int(np.nanargmin(curve[finite]))] / 10),
+    )
+
+
+def plot_range_test(result: RangeTest, ax=None):
+    """Smoothed loss against learning rate (log scale), with the suggested range shaded."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    ax.plot(result.learning_rates, result.losses, color="0.75", lw=0.8, label="loss")
+    ax.plot(result.learning_rates, result.smoothed, color="C0", label="smoothed")
+    ax.axvspan(*result.suggested_range, color="C2", alpha=0.2, label="suggested range")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"LR range test ({result.stopped})", fontsize=9)
+    ax.legend(frameon=False)
+    return ax

@@ -1,0 +1,141 @@
+import keras
+import numpy as np
+import pytest
+
+from harness.optimizers import LazyAdam, Lookahead, SlowWeightsEvaluation
+
+RNG = np.random.default_rng(0)
+GRADS = [RNG.normal(size=(3, 2)).astype("float32") for _ in range(7)]
+
+
+def _run(optimizer, grads=GRADS, start=None):
+    variable = keras.Variable(np.ones((3, 2), "float32") if start is None else start)
+    for grad in grads:
+        optimizer.apply([keras.ops.convert_to_tensor(grad)], [variable])
+    return np.array(variable)
+
+
+def test_matches_numpy_reference_with_sgd():
+    lr, k, alpha = 0.1, 3, 0.5
+    fast = np.ones((3, 2), "float32")
+    slow = fast.copy()
+    for step, grad in enumerate(GRADS, start=1):
+        fast = fast - lr * grad
+        if step % k == 0:
+            slow = slow + alpha * (fast - slow)
+            fast = slow.copy()
+    got = _run(Lookahead(keras.optimizers.SGD(lr), k=k, alpha=alpha))
+    np.testing.assert_allclose(got, fast, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        lambda: keras.optimizers.Adam(0.01),
+        lambda: keras.optimizers.Nadam(0.01),
+        lambda: keras.optimizers.RMSprop(0.01),
+        lambda: LazyAdam(0.01),
+    ],
+)
+def test_k1_alpha1_equals_the_inner_optimizer(inner):
+    np.testing.assert_allclose(_run(Lookahead(inner(), k=1, alpha=1.0)), _run(inner()), rtol=1e-6, atol=1e-7)
+
+
+def test_k_counts_real_updates_under_gradient_accumulation():
+    # Inner SGD accumulating 2 micro-batches: real updates after micro-steps 2, 4, 6; k=2 syncs after 4.
+    lr, alpha = 0.1, 0.5
+    fast = slow = np.ones((3, 2), "float32")
+    updates = 0
+    for micro in range(1, 7):
+        if micro % 2 == 0:
+            fast = fast - lr * (GRADS[micro - 2] + GRADS[micro - 1]) / 2
+            updates += 1
+            if updates % 2 == 0:
+                slow = slow + alpha * (fast - slow)
+                fast = slow
+    inner = keras.optimizers.SGD(lr, gradient_accumulation_steps=2)
+    np.testing.assert_allclose(_run(Lookahead(inner, k=2, alpha=alpha), GRADS[:6]), fast, rtol=1e-6, atol=1e-6)
+
+
+def _model():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    return model
+
+
+def _data():
+    x = RNG.normal(size=(64, 4)).astype("float32")
+    return x, x.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Lookahead(
+            keras.optimizers.SGD(
+                keras.optimizers.schedules.ExponentialDecay(0.05, 10, 0.9), clipnorm=1.0, weight_decay=1e-4
+            ),
+            k=3,
+        ),
+        lambda: Lookahead(keras.optimizers.AdamW(0.01, weight_decay=0.01, gradient_accumulation_steps=2), k=2),
+        lambda: keras.optimizers.LossScaleOptimizer(Lookahead(keras.optimizers.Adam(0.01), k=4)),
+    ],
+)
+def test_trains_in_fit_under_jit_with_schedules_clipping_decay_accumulation_and_loss_scaling(make):
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=make(), loss="mse", jit_compile=True)
+    history = model.fit(x, y, epochs=6, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert all(np.isfinite(history.history["loss"]))
+
+
+def test_keras_save_load_restores_inner_state_and_slow_weights(tmp_path):
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=Lookahead(keras.optimizers.Adam(0.01), k=3, alpha=0.6), loss="mse")
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    original, restored = model.optimizer, loaded.optimizer
+    assert isinstance(restored, Lookahead) and (restored.k, restored.alpha) == (3, 0.6)
+    assert isinstance(restored.inner, keras.optimizers.Adam)
+    assert len(restored.variables) == len(original.variables)
+    for a, b in zip(original.variables, restored.variables, strict=True):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+    config = Lookahead.from_config(original.get_config()).get_config()
+    assert config == original.get_config()
+
+
+def test_slow_weights_evaluation_swaps_in_and_back():
+    x, y = _data()
+    model = _model()
+    optimizer = Lookahead(keras.optimizers.SGD(0.05), k=5)
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)  # 4 steps: fast has moved, slow has not synced yet
+    fast = [np.array(w) for w in model.get_weights()]
+    with_fast = model.evaluate(x, y, verbose=0)
+    with_slow = model.evaluate(x, y, verbose=0, callbacks=[SlowWeightsEvaluation()])
+    slow_model = _model()
+    slow_model.set_weights([np.array(v) for v in optimizer.slow_weights])
+    slow_model.compile(loss="mse")
+    assert with_slow == pytest.approx(slow_model.evaluate(x, y, verbose=0), rel=1e-6)
+    assert with_slow != pytest.approx(with_fast)
+    for before, after in zip(fast, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"k": 0}, ValueError, "k must be an integer >= 1, got k=0"),
+        ({"k": 2.5}, ValueError, "k=2.5"),
+        ({"alpha": 0.0}, ValueError, "alpha must be in \\(0, 1\\], got alpha=0.0"),
+        ({"alpha": 1.5}, ValueError, "alpha=1.5"),
+        ({"inner": "adam"}, TypeError, "inner must be a keras.optimizers.Optimizer, got str"),
+        ({"clipnorm": 1.0}, ValueError, "set it on the inner optimizer"),
+    ],
+)
+def test_bad_arguments_name_the_argument_and_value(kwargs, error, match):
+    arguments = {"inner": keras.optimizers.SGD(0.1), **kwargs}
+    with pytest.raises(error, match=match):
+        Lookahead(**arguments)
