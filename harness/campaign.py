@@ -11,6 +11,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from harness.console import Console
 from harness.seeds import confirmation_seed
 from harness.suites import Suite
 from harness.trial import TrialResult, TrialSpec, run_trial
+
+
+class TrialProcessDied(RuntimeError):
+    """A worker process of a parallel campaign ended abnormally."""
 
 
 def campaign_key(suite: Suite, profile: str, root_seed: int) -> str:
@@ -54,6 +59,11 @@ def execute(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 yield future.result()
+    except BrokenProcessPool:
+        raise TrialProcessDied(
+            "a trial process died (killed, or out of memory); finished trials are saved — "
+            "run the same command to resume, with fewer --jobs if memory is short"
+        ) from None
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

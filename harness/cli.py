@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(args.files, console)
 
-    from harness.campaign import command_line
+    from harness.campaign import TrialProcessDied, command_line
     from harness.data.sources import DataError
     from harness.registry import UnknownName
     from harness.suites import SuiteError, load
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; finished trials are saved — run the same command to resume")
         return 130
-    except (SuiteError, DataError, UnknownName) as error:
+    except (SuiteError, DataError, UnknownName, TrialProcessDied) as error:
         console.error(str(error))
         return 2
     except Exception as error:

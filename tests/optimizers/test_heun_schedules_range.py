@@ -11,6 +11,7 @@ from harness.optimizers import (
     OneCycle,
     TwiceEachBatch,
     lr_range_test,
+    plot_range_test,
 )
 
 RNG = np.random.default_rng(2)
@@ -145,6 +146,8 @@ def test_range_test_finds_a_range_stops_on_divergence_and_restores_everything():
         np.testing.assert_array_equal(before, np.array(after))
     assert float(model.optimizer.learning_rate) == pytest.approx(0.001)
     assert math.isfinite(result.steepest)
+    ax = plot_range_test(result)
+    assert ax.get_xscale() == "log" and len(ax.lines) == 2
 
 
 def test_range_test_needs_a_settable_learning_rate():

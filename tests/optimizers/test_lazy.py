@@ -143,3 +143,19 @@ def test_serialization_round_trip():
     for optimizer in (LazyAdam(0.002, lazy_variables=["emb"]), MaskedLazy(keras.optimizers.Adam(0.003))):
         config = optimizer.get_config()
         assert type(optimizer).from_config(config).get_config() == config
+
+
+def test_masked_lazy_adam_matches_numpy_reference():
+    var, m, v = START.copy(), np.zeros_like(START), np.zeros_like(START)
+    for t, (indices, values) in enumerate(STEPS, start=1):
+        g = _dense(indices, values)
+        m = B1 * m + (1 - B1) * g  # every row's state is updated...
+        v = B2 * v + (1 - B2) * g**2
+        alpha = LR * np.sqrt(1 - B2**t) / (1 - B1**t)
+        present = g.any(axis=1, keepdims=True)  # ...but only rows with a non-zero gradient move
+        var = np.where(present, var - alpha * m / (np.sqrt(v) + EPS), var)
+    variable, optimizer = _embeddings(START), MaskedLazy(keras.optimizers.Adam(LR))
+    for indices, values in STEPS:
+        optimizer.apply([tf.constant(_dense(indices, values))], [variable])
+    np.testing.assert_allclose(np.array(variable), var, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.array(optimizer.inner._momentums[0]), m, rtol=1e-5, atol=1e-7)

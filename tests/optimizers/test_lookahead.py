@@ -89,6 +89,25 @@ def test_trains_in_fit_under_jit_with_schedules_clipping_decay_accumulation_and_
     assert all(np.isfinite(history.history["loss"]))
 
 
+def test_mixed_float16_with_loss_scaling():
+    x, y = _data()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = _model()
+        optimizer = keras.optimizers.LossScaleOptimizer(Lookahead(keras.optimizers.Adam(0.01), k=3))
+        model.compile(optimizer=optimizer, loss="mse")
+        history = model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.layers[0].compute_dtype == "float16"
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    lookahead = optimizer.inner_optimizer
+    # Steps whose float16 gradients overflowed are skipped by the loss scaler: neither Lookahead nor its inner
+    # optimizer counts them.
+    assert 0 < int(lookahead.iterations) == int(lookahead.inner.iterations) <= 20
+    assert all(w.dtype == "float32" for w in lookahead.slow_weights)
+
+
 def test_keras_save_load_restores_inner_state_and_slow_weights(tmp_path):
     x, y = _data()
     model = _model()
