@@ -8,6 +8,7 @@ seed, so arms that share a choice (an initialization, a data order) share its va
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zlib
 
@@ -48,10 +49,10 @@ def make_deterministic(seed: int, threads: int | None = None) -> None:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        if threads and not getattr(make_deterministic, "_threads_set", False):
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-            make_deterministic._threads_set = True  # type: ignore[attr-defined]
+        if threads:
+            with contextlib.suppress(RuntimeError):  # pools already started in this process: keep them
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
         tf.config.experimental.enable_op_determinism()
     elif backend == "torch":
         import torch
