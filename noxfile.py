@@ -63,7 +63,7 @@ for _file in sorted((ROOT / "suites").glob("*.yaml")):
 @nox.session(name="mlflow-ui")
 def mlflow_ui(session: nox.Session) -> None:
     """MLflow UI on the local store, bound to 127.0.0.1 (-- --port N to change the port)."""
-    _install(session)
+    session.install("mlflow>=3,<4")
     store = f"sqlite:///{ROOT / 'runs' / 'mlflow.db'}"
     session.run(
         "mlflow",
