@@ -32,9 +32,6 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
     def check(self, name: str) -> None:
         """Raise :class:`UnknownName` with a did-you-mean unless ``name`` is known."""
         if name not in self._entries:

@@ -64,7 +64,7 @@ def parse_idx(content: bytes, name: str) -> np.ndarray:
 def load(path: str | None = None, validation_size: int = 5000) -> ImageData:
     """Train/validation/test splits; the last ``validation_size`` training images validate."""
     located = locate(SPEC, path)
-    arrays = [parse_idx(read_verified(located, f).content, f.name) for f in SPEC.files]
+    arrays = [parse_idx(read_verified(located, f), f.name) for f in SPEC.files]
     x_full, y_full, x_test, y_test = arrays
     if len(x_full) != len(y_full) or len(x_test) != len(y_test):
         raise DataError(f"{located.directory}: image and label counts differ")

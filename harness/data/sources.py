@@ -42,14 +42,6 @@ class Located:
     source: str  # which place it came from, e.g. "$HARNESS_DATA_DIR"
 
 
-@dataclass(frozen=True)
-class Verified:
-    """A file's decompressed bytes with the file they came from."""
-
-    path: Path
-    content: bytes
-
-
 def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
@@ -106,7 +98,7 @@ def locate(spec: DatasetSpec, explicit: str | Path | None = None) -> Located:
     )
 
 
-def read_verified(located: Located, data_file: DataFile) -> Verified:
+def read_verified(located: Located, data_file: DataFile) -> bytes:
     """Decompress one file and check its SHA-256; a mismatch names the file and both digests."""
     path = located.directory / data_file.name
     try:
@@ -123,7 +115,7 @@ def read_verified(located: Located, data_file: DataFile) -> Verified:
             f"{path}: checksum mismatch — decompressed content has sha256 {digest}, "
             f"expected {data_file.sha256}. The file is corrupt or a different dataset; replace it."
         )
-    return Verified(path, content)
+    return content
 
 
 def dataset_digest(spec: DatasetSpec) -> str:
