@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     from harness.campaign import TrialProcessDied, command_line
     from harness.data.sources import DataError
     from harness.registry import UnknownName
+    from harness.report.analysis import NoResults
     from harness.suites import SuiteError, load
+    from harness.tracking import TrackingError
 
     command = command_line(argv)
     if getattr(args, "data_dir", None):
@@ -124,17 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; finished trials are saved — run the same command to resume")
         return 130
-    except (SuiteError, DataError, UnknownName, TrialProcessDied) as error:
+    except (SuiteError, DataError, UnknownName, TrialProcessDied, TrackingError, NoResults) as error:
         console.error(str(error))
         return 2
-    except Exception as error:
-        from harness.report.analysis import NoResults
-        from harness.tracking import TrackingError
-
-        if isinstance(error, (TrackingError, NoResults)):
-            console.error(str(error))
-            return 2
-        raise
     return 0
 
 

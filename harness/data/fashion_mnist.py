@@ -27,6 +27,9 @@ SPEC = DatasetSpec(
 )
 
 
+N_CLASSES = 10
+
+
 @dataclass(frozen=True)
 class Split:
     x: np.ndarray  # float32 images scaled to [0, 1]
@@ -82,7 +85,7 @@ def load(path: str | None = None, validation_size: int = 5000) -> ImageData:
     )
 
 
-def task_a(split: Split, excluded: tuple[int, int], n_classes: int = 10) -> Split:
+def task_a(split: Split, excluded: tuple[int, int], n_classes: int = N_CLASSES) -> Split:
     """Every class except ``excluded``, relabelled 0..n_classes-3 in label order."""
     keep = ~np.isin(split.y, excluded)
     kept_classes = np.setdiff1d(np.arange(n_classes), excluded)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from harness.data.fashion_mnist import task_a, task_b
+from harness.data.fashion_mnist import N_CLASSES, task_a, task_b
 from harness.registry import DATASETS, MODELS
 from harness.seeds import derive
 from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, merge_history
@@ -43,7 +43,7 @@ def run(settings: TransferSettings, seed: int) -> Outcome:
     if settings.transfer:
         a_train = task_a(data.train, classes).head(settings.limit_task_a_train)
         a_valid = task_a(data.valid, classes).head(limit)
-        model_a = build(shape, settings.hidden_units, int(a_train.y.max()) + 1, seed)
+        model_a = build(shape, settings.hidden_units, N_CLASSES - len(classes), seed)
         _compile(model_a, settings, "sparse_categorical_crossentropy")
         keras.utils.set_random_seed(derive(seed, "order", "task_a"))
         monitor = StopOnNonFinite("pre-training (model A)")
