@@ -98,7 +98,7 @@ def run_campaign(
     root = suite.root_seed if root_seed is None else root_seed
     trials = plan(suite, profile, seeds, root)
     settings = suite.settings(profile, next(iter(suite.arms)))
-    DATASETS.get(settings.dataset)(validation_size=settings.validation_size)  # missing data: fail before recording
+    DATASETS.get(settings.dataset)(**settings.data_arguments())  # missing data: fail before recording
     tracker = Tracker()
     experiment = tracker.experiment(suite.name)
     key = campaign_key(suite, profile, root)

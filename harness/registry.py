@@ -45,7 +45,33 @@ class Registry:
         return getattr(importlib.import_module(module_name), attribute)
 
 
-DATASETS = Registry("dataset", {"fashion_mnist": "harness.data.fashion_mnist:load"})
-MODELS = Registry("model", {"mlp": "harness.models.mlp:build_mlp"})
-WORKLOADS = Registry("workload", {"transfer": "harness.workloads.transfer:run"})
-WORKLOAD_SETTINGS = Registry("workload", {"transfer": "harness.workloads.transfer_settings:TransferSettings"})
+def known(registry: Registry):
+    """A pydantic validator: the value must be a name in ``registry``."""
+    from pydantic import AfterValidator
+
+    def check(name: str) -> str:
+        registry.check(name)
+        return name
+
+    return AfterValidator(check)
+
+
+DATASETS = Registry("dataset", {"fashion_mnist": "harness.data.fashion_mnist:load", "imdb": "harness.data.imdb:load"})
+MODELS = Registry(
+    "model",
+    {
+        "mlp": "harness.models.mlp:build_mlp",
+        "lstm": "harness.models.text:build_lstm",
+        "pooled": "harness.models.text:build_pooled",
+    },
+)
+WORKLOADS = Registry(
+    "workload", {"transfer": "harness.workloads.transfer:run", "sentiment": "harness.workloads.sentiment:run"}
+)
+WORKLOAD_SETTINGS = Registry(
+    "workload",
+    {
+        "transfer": "harness.workloads.transfer_settings:TransferSettings",
+        "sentiment": "harness.workloads.sentiment_settings:SentimentSettings",
+    },
+)

@@ -51,6 +51,33 @@ class Claim(_Strict):
         return self.direction * (self.treatment.reported - self.baseline.reported)
 
 
+class Comparison(_Strict):
+    """One paired comparison to judge: ``treatment`` − ``baseline`` on every protocol's metric.
+
+    The claimed effect is ``claimed_effect`` if given, else the claim's own effect — unless
+    only a ``margin`` is given: then the claim is about direction only, and a CI inside
+    ±margin counts as "no difference".
+    """
+
+    baseline: str
+    treatment: str
+    claimed_effect: float | None = Field(None, gt=0, description="oriented so that better is positive")
+    margin: float | None = Field(None, gt=0, description="smallest difference that matters (direction-only claims)")
+    why: str = ""
+
+    @property
+    def direction_only(self) -> bool:
+        return self.claimed_effect is None and self.margin is not None
+
+
+class Protocol(_Strict):
+    """A way of turning one run into one number (e.g. which epoch's test accuracy counts)."""
+
+    metric: str
+    description: str
+    selects_on_test: bool = Field(False, description="the number was chosen by looking at the test set")
+
+
 class Workload(_Strict):
     name: str
     settings: dict[str, Any] = {}
@@ -81,6 +108,8 @@ class Suite(_Strict):
     profiles: dict[str, Profile] = Field(min_length=1)
     default_profile: str
     root_seed: int = Field(ge=0)
+    comparisons: list[Comparison] = Field([], description="default: the claim's baseline vs treatment")
+    protocols: dict[str, Protocol] = Field({}, description="default: one protocol, the claim's metric")
 
     path: Path | None = Field(None, exclude=True)
     digest: str = Field("", exclude=True)
@@ -89,6 +118,22 @@ class Suite(_Strict):
         """The workload settings of one (profile, arm): suite < profile overrides < arm params."""
         merged = {**self.workload.settings, **self.profiles[profile].overrides, **self.arms[arm].params}
         return WORKLOAD_SETTINGS.get(self.workload.name)(**merged)
+
+    def all_comparisons(self) -> list[Comparison]:
+        """The comparisons to judge; the claim's own pair is always among them."""
+        own = Comparison(baseline=self.claim.baseline.arm, treatment=self.claim.treatment.arm)
+        return list(self.comparisons) or [own]
+
+    def claimed_effect(self, comparison: Comparison) -> float | None:
+        """The effect a comparison is held to (None: direction only)."""
+        if comparison.claimed_effect is not None:
+            return comparison.claimed_effect
+        return None if comparison.direction_only else self.claim.claimed_effect
+
+    def all_protocols(self) -> dict[str, Protocol]:
+        """Protocols, the headline one (the claim's metric) first."""
+        protocols = dict(self.protocols) or {"as run": Protocol(metric=self.claim.metric, description="as run")}
+        return dict(sorted(protocols.items(), key=lambda item: item[1].metric != self.claim.metric))
 
     def profile(self, name: str | None) -> tuple[str, Profile]:
         name = name or self.default_profile
@@ -192,6 +237,22 @@ def _reference_problems(data: dict) -> list[str]:
             refs[role] = ref
             if arms and ref["arm"] not in arms:
                 problems.append(f"claim.{role}.arm: unknown arm '{ref['arm']}'{did_you_mean(ref['arm'], arms)}")
+    for i, comparison in enumerate(data.get("comparisons") or []):
+        if not isinstance(comparison, dict):
+            continue
+        for role in ("baseline", "treatment"):
+            name = comparison.get(role)
+            if isinstance(name, str) and arms and name not in arms:
+                problems.append(f"comparisons.{i}.{role}: unknown arm '{name}'{did_you_mean(name, arms)}")
+        if comparison.get("baseline") == comparison.get("treatment"):
+            problems.append(f"comparisons.{i}.treatment: must differ from the baseline")
+    protocols = section("protocols")
+    metrics = [p.get("metric") for p in protocols.values() if isinstance(p, dict)]
+    if metrics and claim.get("metric") not in metrics:
+        problems.append(
+            f"claim.metric: '{claim.get('metric')}' is not the metric of any protocol "
+            f"({', '.join(map(str, metrics))}); the claim's metric gives the headline verdict"
+        )
     default = data.get("default_profile")
     if isinstance(default, str) and profiles and default not in profiles:
         problems.append(f"default_profile: unknown profile '{default}'{did_you_mean(default, profiles)}")

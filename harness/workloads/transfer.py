@@ -30,7 +30,7 @@ def _compile(model: keras.Model, settings: TransferSettings, loss: str) -> None:
 
 
 def run(settings: TransferSettings, seed: int) -> Outcome:
-    data = DATASETS.get(settings.dataset)(validation_size=settings.validation_size)
+    data = DATASETS.get(settings.dataset)(**settings.data_arguments())
     classes, limit = settings.task_b_classes, settings.limit_eval
     b_train = task_b(data.train, classes, settings.task_b_train_size)
     b_valid, b_test = task_b(data.valid, classes).head(limit), task_b(data.test, classes).head(limit)

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
-from harness.registry import DATASETS, MODELS
-
-
-def _known(registry):
-    def check(name: str) -> str:
-        registry.check(name)
-        return name
-
-    return AfterValidator(check)
+from harness.registry import DATASETS, MODELS, known
 
 
 class TransferSettings(BaseModel):
@@ -28,8 +20,8 @@ class TransferSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: Annotated[str, _known(DATASETS)] = "fashion_mnist"
-    model: Annotated[str, _known(MODELS)] = "mlp"
+    dataset: Annotated[str, known(DATASETS)] = "fashion_mnist"
+    model: Annotated[str, known(MODELS)] = "mlp"
     validation_size: PositiveInt = 5000
     task_b_classes: tuple[int, int] = (0, 2)
     task_b_train_size: PositiveInt = 200
@@ -47,6 +39,10 @@ class TransferSettings(BaseModel):
     epochs: PositiveInt = 20
     transfer: bool = False
     steps_per_execution: PositiveInt = 32
+
+    def data_arguments(self) -> dict:
+        """Keyword arguments of the dataset loader."""
+        return {"validation_size": self.validation_size}
 
     @model_validator(mode="after")
     def _consistent(self) -> TransferSettings:
