@@ -25,13 +25,19 @@ _MEANING = {
     Label.CONTRADICTED: "the CI lies entirely on the wrong side of 0",
     Label.INCONCLUSIVE: "the CI contains both 0 and the claimed effect",
 }
+_MEANING_DIRECTION_ONLY = {
+    Label.REPLICATED: "the CI excludes 0 in the claimed direction (the claim gives no size)",
+    Label.NOT_REPLICATED: "the CI lies inside ±{margin}, the smallest difference that matters",
+    Label.CONTRADICTED: "the CI lies entirely on the wrong side of 0",
+    Label.INCONCLUSIVE: "the CI contains 0 and reaches beyond ±{margin}, the smallest difference that matters",
+}
 
 
 @dataclass(frozen=True)
 class Verdict:
     label: Label
     meaning: str
-    claimed: float
+    claimed: float | None  # None: the claim is about direction only
     seeds_needed: int | None
 
     def as_dict(self) -> dict:
@@ -43,12 +49,16 @@ class Verdict:
         }
 
 
-def judge(effect: Estimate, claimed: float, paired_sd: float) -> Verdict:
+def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: float | None = None) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
     Interval ends count as inside. ``seeds_needed`` is the number of paired seeds for
-    a CI narrow enough to decide, given only when the verdict is inconclusive.
+    a CI narrow enough to decide, given only when the verdict is inconclusive. With
+    ``claimed=None`` the claim is "better", of no stated size: ``margin`` is then the
+    smallest difference that matters, and a CI inside ±margin means no difference.
     """
+    if claimed is None:
+        return _judge_direction(effect, paired_sd, margin)
     if claimed <= 0:
         raise ValueError(f"claimed effect must be positive after orientation, got {claimed}")
     low, high = effect.low, effect.high
@@ -60,3 +70,16 @@ def judge(effect: Estimate, claimed: float, paired_sd: float) -> Verdict:
         label = Label.INCONCLUSIVE if high >= claimed else Label.NOT_REPLICATED
     needed = seeds_for_decision(paired_sd, claimed) if label is Label.INCONCLUSIVE else None
     return Verdict(label, _MEANING[label], claimed, needed)
+
+
+def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None) -> Verdict:
+    if margin is None or margin <= 0:
+        raise ValueError(f"a direction-only claim needs a positive margin, got {margin}")
+    if effect.high < 0:
+        label = Label.CONTRADICTED
+    elif effect.low > 0:
+        label = Label.REPLICATED
+    else:
+        label = Label.NOT_REPLICATED if -margin < effect.low and effect.high < margin else Label.INCONCLUSIVE
+    needed = seeds_for_decision(paired_sd, margin) if label is Label.INCONCLUSIVE else None
+    return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed)

@@ -29,7 +29,7 @@ def _trial_runs(workspace):
 
 def _per_seed(workspace) -> list[dict]:
     results = json.loads((workspace / "reports" / "fashion" / "smoke" / "results.json").read_text())
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
     return results["comparison"]["per_seed"]
 
 
@@ -138,3 +138,17 @@ def test_unopenable_mlflow_store_is_one_line(workspace, monkeypatch, capsys):
     assert main(SMOKE) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: cannot open the MLflow store at {uri}") and "\n" not in err
+
+
+def test_imdb_smoke_campaign_reports_every_comparison_and_protocol(workspace):
+    assert main(["campaign", "imdb", "--profile", "smoke"]) == 0
+    out = workspace / "reports" / "imdb" / "smoke"
+    results = json.loads((out / "results.json").read_text())
+    assert results["schema_version"] == 2
+    assert len(results["comparisons"]) == 6  # 3 comparisons x 2 protocols
+    assert {c["n_pairs"] for c in results["comparisons"]} == {2}
+    assert all(arm["n_ok"] == 2 and arm["test_selection_inflation"]["value"] >= 0 for arm in results["arms"].values())
+    report = (out / "report.md").read_text()
+    assert "## Every comparison, every protocol" in report and "## What selecting on the test set adds" in report
+    assert "aclImdb" in report  # the data source is named
+    assert all((out / name).is_file() for name in ("paired.png", "effects.png", "curves.png"))

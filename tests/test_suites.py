@@ -64,7 +64,9 @@ def test_unknown_arm_model_dataset_all_listed_at_once(tmp_path):
 
 def test_unknown_workload_and_unknown_suite_name(tmp_path):
     problems = _problems(tmp_path, lambda d: d["workload"].update(name="transfr"))
-    assert problems == ["workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: transfer"]
+    assert problems == [
+        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: sentiment, transfer"
+    ]
     with pytest.raises(SuiteError, match="did you mean 'fashion'"):
         load("fashon")
 
@@ -91,3 +93,62 @@ def test_validate_exit_code(tmp_path, capsys):
     assert main(["validate", bad]) == 1
     assert "unknown key 'colour'" in capsys.readouterr().err
     assert main(["validate", str(FASHION)]) == 0
+
+
+IMDB = ROOT / "suites" / "imdb.yaml"
+
+
+def _imdb_problems(tmp_path, mutate) -> list[str]:
+    data = yaml.safe_load(IMDB.read_text())
+    mutate(data)
+    path = tmp_path / "imdb.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SuiteError) as error:
+        load(str(path))
+    return error.value.problems
+
+
+def test_imdb_suite_comparisons_and_protocols():
+    suite = load(IMDB)
+    pairs = [(c.baseline, c.treatment, suite.claimed_effect(c)) for c in suite.all_comparisons()]
+    assert pairs == [
+        ("adam", "masked_lazy_adam", pytest.approx(0.012)),
+        ("adam", "lazy_adam", 0.012),
+        ("lazy_adam", "masked_lazy_adam", None),  # direction only
+    ]
+    assert list(suite.all_protocols()) == ["honest", "as_published"]  # the claim's metric first
+    assert suite.settings("quick", "masked_lazy_adam").model == "pooled"
+    assert suite.settings("paper", "adam").model == "lstm"
+
+
+def test_comparison_and_protocol_mistakes_are_named(tmp_path):
+    def mutate(d):
+        d["comparisons"][1]["treatment"] = "lazy_adamm"
+        d["comparisons"][2]["baseline"] = "masked_lazy_adam"
+        d["comparisons"][0]["claimed_effect"] = -0.01
+        d["claim"]["metric"] = "final_test_accuracy"
+
+    problems = _imdb_problems(tmp_path, mutate)
+    assert "comparisons.1.treatment: unknown arm 'lazy_adamm' (did you mean 'lazy_adam'?)" in problems
+    assert "comparisons.2.treatment: must differ from the baseline" in problems
+    assert any(p.startswith("comparisons.0.claimed_effect: Input should be greater than 0") for p in problems)
+    assert any(p.startswith("claim.metric: 'final_test_accuracy' is not the metric of any protocol") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value"),
+    [
+        ("workload.settings", "num_words", 0),
+        ("workload.settings", "maxlen", "long"),
+        ("arms.adam.params", "optimizer", "sgd"),
+    ],
+)
+def test_imdb_settings_must_be_valid(tmp_path, where, key, value):
+    def mutate(d):
+        section = d
+        for part in where.split("."):
+            section = section[part]
+        section[key] = value
+
+    problems = _imdb_problems(tmp_path, mutate)
+    assert len(problems) == 1 and problems[0].startswith(f"{where}.{key}:") and repr(value) in problems[0]

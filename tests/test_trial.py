@@ -64,3 +64,38 @@ def test_analysis_refuses_runs_of_other_settings():
 
     with pytest.raises(NoResults, match="current settings"):
         analyse(SUITE, "quick", [_record("scratch", 0, OK, 0.9)], {"scratch": "other", "transfer": "other"})
+
+
+def test_analysis_judges_every_comparison_under_every_protocol():
+    suite = load(ROOT / "suites" / "imdb.yaml")
+    shift = {"adam": 0.0, "lazy_adam": 0.002, "masked_lazy_adam": -0.01}
+    records = [
+        TrialRecord(
+            arm,
+            i,
+            1000 + i,
+            "h",
+            OK,
+            "",
+            {"test_accuracy": 0.84 + i / 1000 + shift[arm], "published_test_accuracy": 0.845 + i / 1000 + shift[arm]},
+            {},
+            1.0,
+            {},
+        )
+        for i in range(6)
+        for arm in suite.arms
+    ]
+    results = analyse(suite, "quick", records, dict.fromkeys(suite.arms, "h"))
+    found = {(c["treatment"], c["baseline"], c["protocol"]): c for c in results["comparisons"]}
+    assert len(found) == 6
+    headline = results["comparison"]
+    assert (headline["treatment"], headline["protocol"]) == ("masked_lazy_adam", "honest")
+    assert headline["effect"]["value"] == pytest.approx(-0.01) and headline["verdict"]["label"] == "contradicted"
+    lazy = found[("lazy_adam", "adam", "as_published")]
+    assert lazy["effect"]["value"] == pytest.approx(0.002) and lazy["claimed_effect"] == 0.012
+    assert lazy["verdict"]["label"] == "smaller than claimed"  # constant differences: a zero-width CI
+    direction = found[("masked_lazy_adam", "lazy_adam", "honest")]
+    assert direction["claimed_effect"] is None and direction["verdict"]["label"] == "contradicted"
+    for arm in results["arms"].values():
+        assert arm["test_selection_inflation"]["value"] == pytest.approx(0.005)
+        assert arm["protocols"]["as_published"]["n"] == 6

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import gzip
 import hashlib
 import io
 import json
@@ -179,10 +180,15 @@ def _read_raw(source: _Source) -> dict[str, list[tuple[str, str, int]]]:
             add(path.relative_to(source.path.parent).as_posix(), path.read_bytes())
     else:
         try:
-            with tarfile.open(source.path, "r|*") as archive:
-                for member in archive:
-                    if member.isfile() and _split_of(member.name):
-                        add(member.name, archive.extractfile(member).read())
+            with open(source.path, "rb") as raw:
+                compressed = raw.read(2) == b"\x1f\x8b"
+            with gzip.open(source.path) if compressed else open(source.path, "rb") as stream:
+                with tarfile.open(fileobj=stream, mode="r|") as archive:
+                    for member in archive:
+                        if member.isfile() and _split_of(member.name):
+                            add(member.name, archive.extractfile(member).read())
+                while stream.read(1 << 20):  # to the end: a truncated gzip stream raises here
+                    pass
         except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
             raise DataError(
                 f"{source.path}: cannot be read as a tarball ({type(error).__name__}: {error}); "

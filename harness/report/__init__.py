@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness.console import Console
 from harness.report.analysis import analyse
-from harness.report.figures import curves_plot, paired_plot
+from harness.report.figures import curves_plot, effects_plot, paired_plot
 from harness.report.markdown import Formatter, render
 from harness.suites import Suite
 
@@ -35,6 +35,8 @@ def write_report(
         figures.append(
             ("paired.png", "Per-seed results and paired differences, with the mean's 95% CI and the claimed effect")
         )
+    if effects_plot(results, out / "effects.png", Formatter(suite.claim.metric).scale):
+        figures.append(("effects.png", "Every comparison under every protocol: mean paired difference and 95% CI"))
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
     _write(out / "results.json", json.dumps(results, indent=2, allow_nan=False))

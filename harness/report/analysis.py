@@ -8,13 +8,13 @@ import numpy as np
 from scipy import stats as st
 
 from harness import stats
-from harness.suites import Suite
+from harness.suites import Comparison, Protocol, Suite
 from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
 from harness.verdict import judge
 
-SCHEMA_VERSION = 1
-CURVE_KEYS = ("val_accuracy", "loss", "pretrain_val_accuracy")
+SCHEMA_VERSION = 2
+CURVE_KEYS = ("val_accuracy", "test_accuracy", "loss", "pretrain_val_accuracy")
 PROVENANCE_KEYS = (
     "git_commit",
     "keras_backend",
@@ -61,9 +61,63 @@ def _band(runs: list[list[float]]) -> dict:
     return {"mean": mean, "low": low, "high": high, "n": counts}
 
 
+def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, metric: str) -> dict | None:
+    """One comparison on one protocol's metric over the seeds finished in both arms; None if < 2."""
+    base, treat, direction = comparison.baseline, comparison.treatment, suite.claim.direction
+    seeds = sorted(
+        i
+        for i in by_arm.get(base, {})
+        if i in by_arm.get(treat, {}) and all(_score(by_arm[a][i], metric) is not None for a in (base, treat))
+    )
+    if len(seeds) < 2:
+        return None
+    b = np.array([_score(by_arm[base][i], metric) for i in seeds])
+    t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
+    oriented = direction * stats.paired_differences(t, b)
+    effect = stats.mean_ci(oriented)
+    paired_sd = float(np.std(oriented, ddof=1))
+    claimed = suite.claimed_effect(comparison)
+    best = int(np.argmax(oriented))
+    return {
+        "baseline": base,
+        "treatment": treat,
+        "protocol": protocol,
+        "metric": metric,
+        "why": comparison.why,
+        "n_pairs": len(seeds),
+        "claimed_effect": claimed,
+        "margin": comparison.margin,
+        "effect": effect.as_dict(),
+        "paired_sd": paired_sd,
+        "prob_treatment_better": stats.prob_greater(direction * t, direction * b).as_dict(),
+        "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
+        "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
+        "verdict": judge(effect, claimed, paired_sd, comparison.margin).as_dict(),
+        "per_seed": [
+            {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv)}
+            for i, bv, tv in zip(seeds, b, t, strict=True)
+        ],
+    }
+
+
+def _score(record: TrialRecord, metric: str) -> float | None:
+    """A run's number on ``metric``: finished and diverged runs count, failed runs have none."""
+    return record.metrics.get(metric) if record.status in (OK, DIVERGED) else None
+
+
+def _test_selection_inflation(runs: dict[int, TrialRecord], protocols: dict[str, Protocol]) -> dict | None:
+    """Per run: the test-selected number minus the honest one, for the first protocol selecting on test."""
+    honest = next(iter(protocols.values())).metric
+    selected = next((p.metric for p in protocols.values() if p.selects_on_test), None)
+    pairs = [(_score(r, selected), _score(r, honest)) for r in runs.values()] if selected else []
+    gaps = [a - b for a, b in pairs if a is not None and b is not None]
+    return stats.mean_ci(gaps).as_dict() if gaps else None
+
+
 def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict[str, str]) -> dict:
-    """Summaries per arm, the paired effect with its CI, the verdict, and learning curves."""
+    """Summaries per arm, every comparison under every protocol with its verdict, learning curves."""
     claim, metric = suite.claim, suite.claim.metric
+    protocols = suite.all_protocols()
     current = [r for r in records if hashes.get(r.arm) == r.params_hash]
     if not current:
         raise NoResults(
@@ -77,8 +131,11 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
     arms = {}
     for arm in suite.arms:
         runs = by_arm.get(arm, {})
-        scored = [r for r in runs.values() if r.status in (OK, DIVERGED) and metric in r.metrics]
-        values = [r.metrics[metric] for r in scored]
+        scored = [r for r in runs.values() if _score(r, metric) is not None]
+        by_protocol = {}
+        for name, protocol in protocols.items():
+            values = [v for r in runs.values() if (v := _score(r, protocol.metric)) is not None]
+            by_protocol[name] = stats.mean_ci(values).as_dict() if values else None
         arms[arm] = {
             "description": suite.arms[arm].description,
             "n_runs": len(runs),
@@ -86,7 +143,9 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
             "n_diverged": sum(r.status == DIVERGED for r in runs.values()),
             "n_failed": sum(r.status == FAILED for r in runs.values()),
             "failures": sorted({r.reason for r in runs.values() if r.status == FAILED}),
-            "metric": stats.mean_ci(values).as_dict() if values else None,
+            "metric": by_protocol[next(iter(protocols))],
+            "protocols": by_protocol,
+            "test_selection_inflation": _test_selection_inflation(runs, protocols),
             "wall_time_s": float(np.mean([r.wall_time_s for r in runs.values()])) if runs else None,
             "curves": {
                 key: _band([r.history[key] for r in scored if r.history.get(key)])
@@ -95,37 +154,20 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
             },
         }
 
-    base, treat = claim.baseline.arm, claim.treatment.arm
-    paired_seeds = sorted(
-        i
-        for i in by_arm.get(base, {})
-        if i in by_arm.get(treat, {})
-        and all(by_arm[a][i].status in (OK, DIVERGED) and metric in by_arm[a][i].metrics for a in (base, treat))
+    comparisons = [
+        found
+        for comparison in suite.all_comparisons()
+        for name, protocol in protocols.items()
+        if (found := _compare(suite, by_arm, comparison, name, protocol.metric))
+    ]
+    headline = next(
+        (
+            c
+            for c in comparisons
+            if (c["baseline"], c["treatment"]) == (claim.baseline.arm, claim.treatment.arm) and c["metric"] == metric
+        ),
+        None,
     )
-    comparison = None
-    if len(paired_seeds) >= 2:
-        b = np.array([by_arm[base][i].metrics[metric] for i in paired_seeds])
-        t = np.array([by_arm[treat][i].metrics[metric] for i in paired_seeds])
-        oriented = claim.direction * stats.paired_differences(t, b)
-        effect = stats.mean_ci(oriented)
-        paired_sd = float(np.std(oriented, ddof=1))
-        best = int(np.argmax(oriented))
-        comparison = {
-            "baseline": base,
-            "treatment": treat,
-            "n_pairs": len(paired_seeds),
-            "claimed_effect": claim.claimed_effect,
-            "effect": effect.as_dict(),
-            "paired_sd": paired_sd,
-            "prob_treatment_better": stats.prob_greater(claim.direction * t, claim.direction * b).as_dict(),
-            "share_at_least_claimed": stats.share_at_least(oriented, claim.claimed_effect).as_dict(),
-            "best_seed": {"seed_index": paired_seeds[best], "effect": float(oriented[best])},
-            "verdict": judge(effect, claim.claimed_effect, paired_sd).as_dict(),
-            "per_seed": [
-                {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv)}
-                for i, bv, tv in zip(paired_seeds, b, t, strict=True)
-            ],
-        }
 
     provenance: dict[str, list[str]] = defaultdict(list)
     for record in current:
@@ -147,8 +189,10 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
         "claim": claim.model_dump(mode="json") | {"claimed_effect": claim.claimed_effect},
         "settings": {arm: suite.settings(profile, arm).model_dump(mode="json") for arm in suite.arms},
         "root_seed": next(iter(r.tags.get("root_seed") for r in current), None),
+        "protocols": {name: p.model_dump(mode="json") for name, p in protocols.items()},
         "arms": arms,
-        "comparison": comparison,
+        "comparison": headline,
+        "comparisons": comparisons,
         "provenance": dict(provenance),
         "total_wall_time_s": float(sum(r.wall_time_s for r in current)),
     }

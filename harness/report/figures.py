@@ -13,6 +13,7 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CURVE_TITLES = {
     "loss": "training loss",
     "val_accuracy": "validation accuracy",
+    "test_accuracy": "test accuracy (shown, never used to choose)",
     "pretrain_val_accuracy": "pre-training (model A): validation accuracy",
 }
 
@@ -78,6 +79,43 @@ def curves_plot(results: dict, path: Path) -> bool:
         ax.set_title(CURVE_TITLES.get(key, key))
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def effects_plot(results: dict, path: Path, scale: float) -> bool:
+    """Every comparison's mean effect with its 95% CI, one colour per protocol; False if only one."""
+    rows = results["comparisons"]
+    if len(rows) < 2:
+        return False
+    protocols = list(results["protocols"])
+    pairs = list(dict.fromkeys((c["baseline"], c["treatment"]) for c in rows))
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.7 * len(pairs) * len(protocols)))
+    for c in rows:
+        k = protocols.index(c["protocol"])
+        y = -(pairs.index((c["baseline"], c["treatment"])) * (len(protocols) + 1) + k)
+        e = c["effect"]
+        ax.errorbar(
+            [e["value"] * scale],
+            [y],
+            xerr=[[(e["value"] - e["low"]) * scale], [(e["high"] - e["value"]) * scale]],
+            fmt="o",
+            color=COLOURS[k % len(COLOURS)],
+            capsize=4,
+            label=c["protocol"] if pairs.index((c["baseline"], c["treatment"])) == 0 else None,
+        )
+        if c["claimed_effect"] is not None:
+            ax.plot([c["claimed_effect"] * scale], [y], marker="x", color="black", ms=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(
+        [-(i * (len(protocols) + 1) + (len(protocols) - 1) / 2) for i in range(len(pairs))],
+        [f"{t} − {b}" for b, t in pairs],
+    )
+    ax.set_xlabel("paired difference" + (" (points)" if scale == 100 else "") + "; × = claimed effect")
+    ax.set_title(f"every comparison (n = {rows[0]['n_pairs']} pairs), mean and 95% CI")
+    ax.legend(fontsize=8, frameon=False, title="protocol")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

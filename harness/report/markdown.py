@@ -32,6 +32,71 @@ def _share(estimate: dict) -> str:
     return f"{estimate['value']:.0%} (95% CI {estimate['low']:.0%} to {estimate['high']:.0%}; n = {estimate['n']})"
 
 
+def _claimed(comparison: dict, fmt: Formatter) -> str:
+    if comparison["claimed_effect"] is not None:
+        return fmt.delta(comparison["claimed_effect"])
+    return f"better (no size; ±{fmt.delta(comparison['margin']).lstrip('+')} = no difference)"
+
+
+def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
+    """Every comparison under every protocol, when there is more than one."""
+    rows = results["comparisons"]
+    if len(rows) < 2:
+        return []
+    lines = [
+        "## Every comparison, every protocol",
+        "",
+        _row("comparison", "protocol", "effect (95% CI, BCa)", "claimed", "P(treatment better) (95% CI)", "verdict"),
+        _row("---", "---", "---", "---", "---", "---"),
+    ]
+    for c in rows:
+        needed = f" — ~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
+        lines.append(
+            _row(
+                f"`{c['treatment']}` − `{c['baseline']}`",
+                c["protocol"],
+                fmt.ci(c["effect"], delta=True),
+                _claimed(c, fmt),
+                _share(c["prob_treatment_better"]),
+                f"**{c['verdict']['label']}**{needed}",
+            )
+        )
+    lines.append("")
+    for name, protocol in results["protocols"].items():
+        flag = " **Selects on the test set.**" if protocol["selects_on_test"] else ""
+        lines.append(f"- *{name}* (`{protocol['metric']}`): {protocol['description']}.{flag}")
+    whys = [c for c in rows if c["why"]]
+    lines += [
+        f"- `{c['treatment']}` − `{c['baseline']}`: {c['why']}."
+        for c in dict(((c["baseline"], c["treatment"]), c) for c in whys).values()
+    ]
+    lines.append("")
+    return lines
+
+
+def _inflation(results: dict, fmt: Formatter) -> list[str]:
+    """How much choosing the epoch on the test set adds, per arm."""
+    arms = {name: arm["test_selection_inflation"] for name, arm in results["arms"].items()}
+    if not any(arms.values()):
+        return []
+    protocols = list(results["protocols"])
+    selected = next(n for n, p in results["protocols"].items() if p["selects_on_test"])
+    lines = [
+        "## What selecting on the test set adds",
+        "",
+        f"Per run, *{selected}* minus *{protocols[0]}* (the same training run scored two ways):",
+        "",
+        _row("arm", *(f"mean, {p}" for p in protocols), "inflation (95% CI)"),
+        _row("---", *("---" for _ in protocols), "---"),
+    ]
+    for name, arm in results["arms"].items():
+        means = [fmt.ci(arm["protocols"][p]) if arm["protocols"][p] else "—" for p in protocols]
+        gap = fmt.ci(arms[name], delta=True) if arms[name] else "—"
+        lines.append(_row(f"`{name}`", *means, gap))
+    lines.append("")
+    return lines
+
+
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
     fmt = Formatter(claim["metric"])
@@ -65,6 +130,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         lines.append("")
     else:
         lines += ["## Verdict: none yet", "", "Fewer than 2 seeds have finished in both arms.", ""]
+    lines += _verdict_table(results, fmt)
     lines += [
         "## The claim",
         "",
@@ -104,10 +170,12 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     for name, arm in results["arms"].items():
         for reason in arm["failures"]:
             lines.append(f"- `{name}` failed: {reason}")
+    lines += _inflation(results, fmt)
     if comparison:
         base, treat = comparison["baseline"], comparison["treatment"]
         claimed, best = fmt.delta(comparison["claimed_effect"]), comparison["best_seed"]
-        lines += ["## Paired comparison", "", _row("quantity", "value"), _row("---", "---")]
+        protocol = f", protocol *{comparison['protocol']}*" if len(results["protocols"]) > 1 else ""
+        lines += [f"## Paired comparison (the claim{protocol})", "", _row("quantity", "value"), _row("---", "---")]
         lines += [
             _row(f"mean difference `{treat}` − `{base}` (BCa bootstrap)", fmt.ci(comparison["effect"], delta=True)),
             _row("SD of the paired differences", fmt.delta(comparison["paired_sd"]).lstrip("+")),

@@ -1,0 +1,55 @@
+"""Wall time of a campaign that already ran: read from its MLflow runs (no re-run).
+
+The campaign's parent run gives the whole command's wall time (its start to its end: for
+a campaign that was interrupted and resumed, that span includes the pause); the trial
+runs give the time per trial. Use it for campaigns too long to repeat just to time them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import defaultdict
+
+from record import write_section
+
+from harness.campaign import campaign_key
+from harness.suites import load
+from harness.tracking import Tracker
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("suite")
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--target-min", type=float, default=60.0)
+    args = parser.parse_args()
+    suite = load(args.suite)
+    profile, spec = suite.profile(args.profile)
+    tracker = Tracker()
+    experiment = tracker.experiment(suite.name)
+    key = campaign_key(suite, profile, suite.root_seed)
+    parents = tracker.client.search_runs([experiment], f"tags.`harness.campaign` = '{key}'")
+    parent = next(p for p in parents if p.data.tags.get("harness.kind") == "campaign")
+    wall = (parent.info.end_time - parent.info.start_time) / 1000
+    per_arm: dict[str, list[float]] = defaultdict(list)
+    for record in tracker.trial_records(experiment, key, with_history=False):
+        per_arm[record.arm].append(record.wall_time_s)
+    trials = sum(len(times) for times in per_arm.values())
+    rows = "\n".join(
+        f"| `{arm}` | {len(times)} | {statistics.median(times):.0f} s | {min(times):.0f}–{max(times):.0f} s |"
+        for arm, times in per_arm.items()
+    )
+    body = (
+        f"The real campaign `{parent.data.tags.get('harness.command', '?')}`: {trials} trials "
+        f"({spec.seeds} paired seeds × {len(suite.arms)} arms, {spec.jobs} at a time on this machine). "
+        f"**Whole campaign: {wall / 60:.1f} min** from start to report "
+        f"({'meets' if wall / 60 <= args.target_min else 'MISSES'} ≤ {args.target_min:.0f} min). "
+        f"Read from its MLflow runs (parent run `{parent.info.run_id}`).\n\n"
+        "| arm | trials | median time per trial | range |\n| --- | ---: | ---: | --- |\n" + rows
+    )
+    write_section(f"Campaign wall time: {suite.name} / {profile}", body)
+
+
+if __name__ == "__main__":
+    main()
