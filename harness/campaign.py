@@ -1,7 +1,9 @@
-"""Campaign orchestration: plan paired trials, run what is not finished, report.
+"""Campaign orchestration: sweep every arm, confirm on fresh paired seeds, report.
 
-Resuming is the same command again: finished trials are found in MLflow by their
-key (suite, profile, arm, seed, settings hash) and not re-run.
+The work itself is done by :class:`harness.worker.Worker` s sharing the campaign's Optuna
+storage: in this process (``--jobs 1``), in ``--jobs`` local processes, or by
+``harness worker`` on other machines. Resuming is the same command again: finished
+trials are in the storage (and in MLflow) and are not run again.
 """
 
 from __future__ import annotations
@@ -9,16 +11,14 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+import time
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 from harness.console import Console
-from harness.seeds import confirmation_seed
+from harness.studies import CampaignStudies, best_params, done, open_storage, shown
 from harness.suites import Suite
-from harness.trial import TrialResult, TrialSpec, run_trial
 
 
 class TrialProcessDied(RuntimeError):
@@ -29,43 +29,8 @@ def campaign_key(suite: Suite, profile: str, root_seed: int) -> str:
     return f"{suite.name}/{profile}/root={root_seed}"
 
 
-def plan(suite: Suite, profile: str, seeds: int, root_seed: int) -> list[TrialSpec]:
-    """Every (seed, arm) trial; child seed *i* is the same for every arm."""
-    settings = {arm: suite.settings(profile, arm).model_dump(mode="json") for arm in suite.arms}
-    return [
-        TrialSpec(
-            suite.name, profile, arm, index, confirmation_seed(root_seed, index), suite.workload.name, settings[arm]
-        )
-        for index in range(seeds)
-        for arm in suite.arms
-    ]
-
-
 def _threads_per_trial(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
-
-
-def execute(specs: list[TrialSpec], jobs: int) -> Iterator[TrialResult]:
-    """Run trials, ``jobs`` at a time in separate processes (in this one when ``jobs == 1``)."""
-    threads = _threads_per_trial(jobs)
-    if jobs == 1:
-        for spec in specs:
-            yield run_trial(spec, threads)
-        return
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
-    try:
-        pending = {pool.submit(run_trial, spec, threads) for spec in specs}
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-    except BrokenProcessPool:
-        raise TrialProcessDied(
-            "a trial process died (killed, or out of memory); finished trials are saved — "
-            "run the same command to resume, with fewer --jobs if memory is short"
-        ) from None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -73,6 +38,137 @@ def command_line(argv: list[str] | None = None) -> str:
     own = "harness " + shlex.join(sys.argv[1:] if argv is None else argv)
     invoked = os.environ.get("HARNESS_INVOKED_AS")
     return f"{invoked}  (ran: {own})" if invoked else own
+
+
+def _worker_process(studies: CampaignStudies, storage_url: str, parent: str, tags: dict, threads: int, confirm: bool):
+    """Entry point of a local worker process (spawned: a fresh interpreter)."""
+    from harness.tracking import Tracker
+    from harness.worker import Worker
+
+    tracker = Tracker()
+    experiment = tracker.experiment(studies.suite.name)
+    Worker(studies, open_storage(storage_url), tracker, experiment, parent, tags, threads, confirm).run()
+
+
+def _progress(studies: CampaignStudies, storage, seen: set) -> list[str]:
+    """Messages for trials finished since the last call (any worker, any machine)."""
+    names = [f"sweep/{arm}" for arm in studies.suite.arms] + ["confirm"]
+    messages = []
+    for name in names:
+        study = studies.sweep(storage, name.split("/")[1]) if name != "confirm" else studies.confirmation(storage)
+        for trial in done(study.get_trials(deepcopy=False)):
+            if (name, trial.number) not in seen:
+                seen.add((name, trial.number))
+                attrs = trial.user_attrs
+                what = (
+                    f"sweep {name.split('/')[1]} #{attrs.get('harness.number', trial.number)}"
+                    if name != "confirm"
+                    else f"confirm {attrs.get('harness.variant')} {attrs.get('harness.arm')} "
+                    f"seed {attrs.get('harness.seed_index')}"
+                )
+                value = f" {trial.value:.4f}" if trial.value is not None else ""
+                messages.append(f"{what}: {attrs.get('harness.status', trial.state.name.lower())}{value}")
+    return messages
+
+
+def _run_local_workers(jobs: int, ready: Prepared, confirm: bool, advance) -> None:
+    context = get_context("spawn")
+    threads = _threads_per_trial(jobs)
+    studies, storage = ready.studies, ready.storage
+    arguments = (studies, ready.storage_url, ready.parent, ready.tags, threads, confirm)
+    workers = [context.Process(target=_worker_process, args=arguments) for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+    seen = _seen_now(studies, storage)
+    try:
+        while any(w.is_alive() for w in workers):
+            time.sleep(2)
+            for message in _progress(studies, storage, seen):
+                advance(message)
+        for message in _progress(studies, storage, seen):
+            advance(message)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+    if any(w.exitcode != 0 for w in workers):
+        raise TrialProcessDied(
+            f"a worker process ended abnormally (exit codes {[w.exitcode for w in workers]}); finished trials are "
+            "saved — run the same command to resume, with fewer --jobs if memory is short"
+        )
+
+
+def _seen_now(studies: CampaignStudies, storage) -> set:
+    seen: set = set()
+    _progress(studies, storage, seen)
+    return seen
+
+
+def _remaining(studies: CampaignStudies, storage, confirm: bool) -> int:
+    sweeps = sum(
+        max(0, studies.budget - len(done(studies.sweep(storage, arm).get_trials(deepcopy=False))))
+        for arm in studies.suite.arms
+    )
+    confirmed = sum(
+        "harness.arm" in t.user_attrs for t in done(studies.confirmation(storage).get_trials(deepcopy=False))
+    )
+    planned = studies.seeds * len(studies.suite.arms) * len(studies.variants())
+    return sweeps + (max(0, planned - confirmed) if confirm else 0)
+
+
+@dataclass
+class Prepared:
+    """A campaign ready for workers: its studies, storage, MLflow parent run and run tags."""
+
+    studies: CampaignStudies
+    storage: object
+    storage_url: str
+    tracker: object
+    experiment: str
+    parent: str
+    tags: dict[str, str]
+
+
+def prepare(suite: Suite, profile: str, seeds: int, root: int, storage_url: str | None, command: str) -> Prepared:
+    """Open the storage and create (or join) the studies, check the data, open the MLflow parent run.
+
+    Every check that can fail does so here, before any training: missing data, an
+    unreachable storage, a campaign of other settings in the storage, an unusable MLflow store.
+    """
+    from harness import provenance
+    from harness.registry import DATASETS
+    from harness.studies import default_storage
+    from harness.tracking import Tracker
+
+    settings = suite.settings(profile, next(iter(suite.arms)))
+    DATASETS.get(settings.dataset)(**settings.data_arguments())
+    storage_url = storage_url or default_storage()
+    storage = open_storage(storage_url)
+    studies = CampaignStudies(suite, profile, root, seeds)
+    for arm in suite.arms:
+        studies.sweep(storage, arm)
+    studies.confirmation(storage)
+    tracker = Tracker()
+    experiment = tracker.experiment(suite.name)
+    tags = {
+        **provenance.collect(),
+        "suite": suite.name,
+        "profile": profile,
+        "root_seed": str(root),
+        "suite_digest": suite.digest,
+        "command": command,
+    }
+    params = {
+        "suite": suite.name,
+        "profile": profile,
+        "root_seed": root,
+        "seeds": seeds,
+        "budget": studies.budget,
+        "claim": suite.claim.model_dump(mode="json"),
+    }
+    parent = tracker.campaign_run(experiment, studies.key, f"{suite.name}-{profile}", tags, params)
+    return Prepared(studies, storage, storage_url, tracker, experiment, parent, tags)
 
 
 def run_campaign(
@@ -85,66 +181,75 @@ def run_campaign(
     reports_dir: Path = Path("reports"),
     console: Console | None = None,
     command: str | None = None,
-) -> Path:
-    """Run (or resume) a campaign and write its report; returns the report folder."""
-    from harness import provenance
-    from harness.registry import DATASETS
+    storage_url: str | None = None,
+    confirm: bool = True,
+) -> Path | None:
+    """Run (or resume) a campaign; with ``confirm`` also its confirmation runs and report."""
     from harness.report import write_report
-    from harness.tracking import Tracker
+    from harness.worker import Worker
 
     console = console or Console()
     profile, spec = suite.profile(profile)
     seeds, jobs = seeds or spec.seeds, jobs or spec.jobs
     root = suite.root_seed if root_seed is None else root_seed
-    trials = plan(suite, profile, seeds, root)
-    settings = suite.settings(profile, next(iter(suite.arms)))
-    DATASETS.get(settings.dataset)(**settings.data_arguments())  # missing data: fail before recording
-    tracker = Tracker()
-    experiment = tracker.experiment(suite.name)
-    key = campaign_key(suite, profile, root)
     command = command or command_line()
-    tags = {
-        **provenance.collect(),
-        "suite": suite.name,
-        "profile": profile,
-        "root_seed": str(root),
-        "suite_digest": suite.digest,
-        "command": command,
-    }
-    parent = tracker.campaign_run(
-        experiment,
-        key,
-        f"{suite.name}-{profile}",
-        tags,
-        {
-            "suite": suite.name,
-            "profile": profile,
-            "root_seed": root,
-            "seeds": seeds,
-            "claim": suite.claim.model_dump(mode="json"),
-        },
-    )
-    done = tracker.finished_keys(experiment, key)
-    todo = [t for t in trials if t.key not in done]
+    ready = prepare(suite, profile, seeds, root, storage_url, command)
+    studies, storage = ready.studies, ready.storage
+    todo = _remaining(studies, storage, confirm)
     console.info(
-        f"{suite.name}/{profile}: {seeds} paired seeds × {len(suite.arms)} arms; "
-        f"{len(trials) - len(todo)} finished earlier, {len(todo)} to run, {jobs} at a time; "
-        f"MLflow: {tracker.uri}"
+        f"{suite.name}/{profile}: tuning budget {spec.budget} trials per arm, then {seeds} paired seeds × "
+        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {todo} trials to run, {jobs} at a time; "
+        f"Optuna: {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}"
     )
     try:
-        with console.progress(len(todo), f"{suite.name}/{profile}") as advance:
-            for result in execute(todo, jobs):
-                tracker.log_trial(experiment, parent, key, result, tags)
-                value = result.metrics.get(suite.claim.metric)
-                shown = f"{suite.claim.metric}={value:.4f}" if value is not None else result.reason
-                advance(
-                    f"{result.spec.arm} seed {result.spec.seed_index}: {result.status} {shown} "
-                    f"({result.wall_time_s:.1f}s)"
+        with console.progress(todo, f"{suite.name}/{profile}") as advance:
+            if jobs == 1:
+                worker = Worker(
+                    studies, storage, ready.tracker, ready.experiment, ready.parent, ready.tags, None, confirm
                 )
+                worker.threads = _threads_per_trial(1)
+                worker.on_finished = advance
+                worker.run()
+            else:
+                _run_local_workers(jobs, ready, confirm, advance)
     except BaseException:
-        tracker.end_campaign(parent, "KILLED")
+        ready.tracker.end_campaign(ready.parent, "KILLED")
         raise
-    tracker.end_campaign(parent)
+    ready.tracker.end_campaign(ready.parent)
+    if not confirm:
+        for arm in suite.arms:
+            console.result(f"{arm}: best params {best_params(studies.sweep(storage, arm))}")
+        return None
     return write_report(
-        suite, profile, root, reports_dir=reports_dir, tracker=tracker, command=command, console=console
+        suite, profile, root, reports_dir=reports_dir, tracker=ready.tracker, command=command, console=console
     )
+
+
+def run_worker(
+    suite: Suite,
+    profile: str | None,
+    *,
+    seeds: int | None = None,
+    root_seed: int | None = None,
+    storage_url: str | None = None,
+    console: Console | None = None,
+    command: str | None = None,
+) -> int:
+    """One worker of a (possibly multi-machine) campaign, in this process; returns trials it ran."""
+    from harness.worker import Worker
+
+    console = console or Console()
+    profile, spec = suite.profile(profile)
+    root = suite.root_seed if root_seed is None else root_seed
+    command = command or command_line()
+    ready = prepare(suite, profile, seeds or spec.seeds, root, storage_url, command)
+    console.info(f"worker joined {ready.studies.key} at {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}")
+    worker = Worker(ready.studies, ready.storage, ready.tracker, ready.experiment, ready.parent, ready.tags)
+    worker.threads = os.cpu_count()
+    worker.on_finished = lambda message: console.info(message)
+    ran = worker.run()
+    console.info(
+        f"every budget of {ready.studies.key} is met ({ran} trials run by this worker); "
+        f"`harness report {suite.name} --profile {profile}` writes the report"
+    )
+    return ran

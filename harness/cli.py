@@ -1,4 +1,4 @@
-"""The ``harness`` command: ls, validate, campaign (alias run), report.
+"""The ``harness`` command: ls, validate, campaign (alias run), sweep, worker, report.
 
 Imports are lazy: ``ls`` and ``validate`` never import Keras, TensorFlow or MLflow.
 Known failures (bad suite, missing data, unusable store) end in one clear message.
@@ -26,18 +26,25 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check suite files, listing every mistake")
     validate.add_argument("files", nargs="+", help="suite names or YAML paths")
     for name, aliases, text in (
-        ("campaign", ["run"], "run (or resume) a campaign and write its report"),
+        ("campaign", ["run"], "sweep every arm, confirm on fresh seeds, write the report (resumes)"),
+        ("sweep", [], "only the equal-budget Optuna sweeps of every arm (resumes)"),
+        ("worker", [], "join a campaign's storage and run its trials until every budget is met"),
         ("report", [], "rebuild a campaign's report from MLflow"),
     ):
         sub = commands.add_parser(name, aliases=aliases, help=text)
         sub.add_argument("suite", help="suite name (see `harness ls`) or YAML path")
         sub.add_argument("--profile", help="profile name (default: the suite's default_profile)")
         sub.add_argument("--root-seed", type=int, help="override the suite's root seed")
-        sub.add_argument("--reports-dir", type=Path, default=Path("reports"))
-        if name == "campaign":
+        if name in ("campaign", "report"):
+            sub.add_argument("--reports-dir", type=Path, default=Path("reports"))
+        if name != "report":
             sub.add_argument("--data-dir", type=Path, help="where the datasets are (searched first)")
-            sub.add_argument("--seeds", type=_positive, help="paired seeds (default: the profile's)")
-            sub.add_argument("--jobs", type=_positive, help="trials at a time (default: the profile's)")
+            sub.add_argument("--seeds", type=_positive, help="paired confirmation seeds (default: the profile's)")
+            sub.add_argument(
+                "--storage", help="Optuna storage URL, e.g. postgresql://user:pw@host/db (default: runs/optuna.db)"
+            )
+        if name in ("campaign", "sweep"):
+            sub.add_argument("--jobs", type=_positive, help="local worker processes (default: the profile's)")
     return parser
 
 
@@ -95,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from harness.data.sources import DataError
     from harness.registry import UnknownName
     from harness.report.analysis import NoResults
+    from harness.studies import StorageError
     from harness.suites import SuiteError, load
     from harness.tracking import TrackingError
 
@@ -104,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         suite = load(args.suite)
-        if args.command in ("campaign", "run"):
+        if args.command in ("campaign", "run", "sweep"):
             from harness.campaign import run_campaign
 
             run_campaign(
@@ -113,7 +121,21 @@ def main(argv: list[str] | None = None) -> int:
                 seeds=args.seeds,
                 jobs=args.jobs,
                 root_seed=args.root_seed,
-                reports_dir=args.reports_dir,
+                reports_dir=getattr(args, "reports_dir", Path("reports")),
+                console=console,
+                command=command,
+                storage_url=args.storage,
+                confirm=args.command != "sweep",
+            )
+        elif args.command == "worker":
+            from harness.campaign import run_worker
+
+            run_worker(
+                suite,
+                args.profile,
+                seeds=args.seeds,
+                root_seed=args.root_seed,
+                storage_url=args.storage,
                 console=console,
                 command=command,
             )
@@ -126,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; finished trials are saved — run the same command to resume")
         return 130
-    except (SuiteError, DataError, UnknownName, TrialProcessDied, TrackingError, NoResults) as error:
+    except (SuiteError, DataError, UnknownName, TrialProcessDied, TrackingError, NoResults, StorageError) as error:
         console.error(str(error))
         return 2
     return 0

@@ -56,7 +56,14 @@ def known(registry: Registry):
     return AfterValidator(check)
 
 
-DATASETS = Registry("dataset", {"fashion_mnist": "harness.data.fashion_mnist:load", "imdb": "harness.data.imdb:load"})
+DATASETS = Registry(
+    "dataset",
+    {
+        "fashion_mnist": "harness.data.fashion_mnist:load",
+        "imdb": "harness.data.imdb:load",
+        "none": "harness.workloads.synthetic:load_nothing",
+    },
+)
 MODELS = Registry(
     "model",
     {
@@ -66,12 +73,18 @@ MODELS = Registry(
     },
 )
 WORKLOADS = Registry(
-    "workload", {"transfer": "harness.workloads.transfer:run", "sentiment": "harness.workloads.sentiment:run"}
+    "workload",
+    {
+        "transfer": "harness.workloads.transfer:run",
+        "sentiment": "harness.workloads.sentiment:run",
+        "synthetic": "harness.workloads.synthetic:run",
+    },
 )
 WORKLOAD_SETTINGS = Registry(
     "workload",
     {
         "transfer": "harness.workloads.transfer_settings:TransferSettings",
         "sentiment": "harness.workloads.sentiment_settings:SentimentSettings",
+        "synthetic": "harness.workloads.synthetic_settings:SyntheticSettings",
     },
 )

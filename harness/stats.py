@@ -142,3 +142,28 @@ def seeds_for_decision(paired_sd: float, claimed_effect: float, confidence: floa
     while st.t.ppf(0.5 + confidence / 2, n - 1) * paired_sd / math.sqrt(n) > half_width:
         n += 1
     return n
+
+
+def _expected_max_weights(n: int) -> np.ndarray:
+    """W[k-1, i]: chance that the ``i``-th smallest of ``n`` values is the max of ``k`` drawn without replacement."""
+    i = np.arange(1, n + 1)
+    weights = np.zeros((n, n))
+    for k in range(1, n + 1):
+        weights[k - 1] = np.where(i >= k, [math.comb(j - 1, k - 1) for j in i], 0) / math.comb(n, k)
+    return weights
+
+
+def expected_max_curve(scores, *, n_resamples: int = 2000, seed: int = 0) -> dict:
+    """Expected best score of ``k`` trials of a search, k = 1…n, with a 95% bootstrap band.
+
+    Dodge et al. 2019 ("Show your work") with the unbiased estimator of Tang et al.
+    2020: the expected max of ``k`` of the ``n`` observed scores drawn without
+    replacement. The band is the percentile interval over resamples of the scores.
+    """
+    array = np.sort(_as_array(scores))
+    weights = _expected_max_weights(array.size)
+    curve = weights @ array
+    resampled = np.sort(np.random.default_rng(seed).choice(array, (n_resamples, array.size)), axis=1)
+    band = resampled @ weights.T
+    low, high = np.percentile(band, [100 * (1 - CONFIDENCE) / 2, 100 * (1 + CONFIDENCE) / 2], axis=0)
+    return {"k": list(range(1, array.size + 1)), "mean": curve.tolist(), "low": low.tolist(), "high": high.tolist()}

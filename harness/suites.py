@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from harness.registry import WORKLOAD_SETTINGS, UnknownName, did_you_mean
+from harness.search_space import Param, Tuning
 
 
 class SuiteError(ValueError):
@@ -86,6 +87,7 @@ class Workload(_Strict):
 class Arm(_Strict):
     description: str
     params: dict[str, Any] = {}
+    search_space: dict[str, Param] = Field({}, description="this arm's own tuned settings (e.g. Lookahead's k)")
 
 
 class Profile(_Strict):
@@ -97,6 +99,8 @@ class Profile(_Strict):
     changes_protocol: str = Field(
         "", description="how this profile departs from the claim's protocol (said in the report)"
     )
+    budget: int = Field(0, ge=0, description="tuning trials per arm, equal for every arm; 0 = untuned")
+    compare_untuned: bool = Field(False, description="also confirm the claim's own settings, for the tuned effect")
 
 
 class Suite(_Strict):
@@ -108,6 +112,7 @@ class Suite(_Strict):
     profiles: dict[str, Profile] = Field(min_length=1)
     default_profile: str
     root_seed: int = Field(ge=0)
+    tuning: Tuning = Tuning()
     comparisons: list[Comparison] = Field([], description="default: the claim's baseline vs treatment")
     protocols: dict[str, Protocol] = Field({}, description="default: one protocol, the claim's metric")
 
@@ -118,6 +123,10 @@ class Suite(_Strict):
         """The workload settings of one (profile, arm): suite < profile overrides < arm params."""
         merged = {**self.workload.settings, **self.profiles[profile].overrides, **self.arms[arm].params}
         return WORKLOAD_SETTINGS.get(self.workload.name)(**merged)
+
+    def search_space(self, arm: str) -> dict[str, Param]:
+        """The arm's tuned settings: the shared ranges plus its own."""
+        return {**self.tuning.search_space, **self.arms[arm].search_space}
 
     def all_comparisons(self) -> list[Comparison]:
         """The comparisons to judge; the claim's own pair is always among them."""
@@ -283,7 +292,7 @@ def _settings_problems(data: dict) -> list[str]:
     if not all(isinstance(x, dict) for x in [base, *profiles.values(), *arms.values()]):
         return []  # structural errors are reported by the schema
     fields = list(settings_model.model_fields)
-    problems: list[str] = []
+    problems: list[str] = _search_space_problems(data, fields, name)
     for profile, overrides in (profiles or {"(none)": {}}).items():
         for arm, params in (arms or {"(none)": {}}).items():
             try:
@@ -299,6 +308,27 @@ def _settings_problems(data: dict) -> list[str]:
                         where = ("workload", "settings")
                     problems.append(_describe({**item, "loc": (*where, *item["loc"])}, lambda _: fields))
     return list(dict.fromkeys(problems))
+
+
+def _search_space_problems(data: dict, fields: list[str], workload: str) -> list[str]:
+    """Tuned names must be settings of the workload; an arm may add names, not redefine shared ones."""
+    tuning = data.get("tuning") if isinstance(data.get("tuning"), dict) else {}
+    shared = tuning.get("search_space") if isinstance(tuning.get("search_space"), dict) else {}
+    spaces = {("tuning", "search_space"): shared}
+    for arm, spec in (data.get("arms") or {}).items():
+        if isinstance(spec, dict) and isinstance(spec.get("search_space"), dict):
+            spaces[("arms", arm, "search_space")] = spec["search_space"]
+    problems = []
+    for where, space in spaces.items():
+        for name in space:
+            path = ".".join((*where, str(name)))
+            if name not in fields:
+                problems.append(
+                    f"{path}: unknown parameter '{name}' for workload '{workload}'{did_you_mean(name, fields)}"
+                )
+            elif where[0] == "arms" and name in shared:
+                problems.append(f"{path}: '{name}' is shared (tuning.search_space): every arm gets the same range")
+    return problems
 
 
 def load(name_or_path: str | Path) -> Suite:

@@ -17,7 +17,7 @@ from typing import Any
 from harness.trial import DIVERGED, FAILED, OK, TrialResult, TrialSpec
 
 TAG = "harness."
-KIND_CAMPAIGN, KIND_TRIAL = "campaign", "trial"
+KIND_CAMPAIGN, KIND_TRIAL, KIND_SWEEP = "campaign", "trial", "sweep"  # trial: a confirmation run
 
 
 class TrackingError(RuntimeError):
@@ -120,11 +120,34 @@ class Tracker:
         self.client.set_terminated(run_id, status=status)
 
     # trials --------------------------------------------------------------------------
-    def _trial_runs(self, experiment_id: str, campaign: str, finished_only: bool) -> list:
-        query = f"tags.`{TAG}kind` = '{KIND_TRIAL}' and tags.`{TAG}campaign` = '{campaign}'"
+    def _trial_runs(self, experiment_id: str, campaign: str, finished_only: bool, kind: str = KIND_TRIAL) -> list:
+        query = f"tags.`{TAG}kind` = '{kind}' and tags.`{TAG}campaign` = '{campaign}'"
         if finished_only:
             query += " and attributes.status = 'FINISHED'"
         return self._search(experiment_id, query)
+
+    def finished_result(self, experiment_id: str, campaign: str, spec: TrialSpec, kind: str) -> TrialResult | None:
+        """The result of this trial if MLflow already holds its finished run (ok or diverged)."""
+        query = (
+            f"tags.`{TAG}kind` = '{kind}' and tags.`{TAG}campaign` = '{campaign}' and "
+            f"tags.`{TAG}trial_key` = '{spec.key}' and attributes.status = 'FINISHED'"
+        )
+        for run in self._search(experiment_id, query):
+            tags = run.data.tags
+            if tags.get(f"{TAG}status") in (OK, DIVERGED):
+                extra = {k.removeprefix(f"{TAG}info."): v for k, v in tags.items() if k.startswith(f"{TAG}info.")}
+                metrics = dict(run.data.metrics)
+                return TrialResult(
+                    spec,
+                    tags[f"{TAG}status"],
+                    tags.get(f"{TAG}reason", ""),
+                    metrics,
+                    wall_time_s=metrics.get("wall_time_s", 0.0),
+                    data_source=tags.get(f"{TAG}data_source", ""),
+                    data_digest=tags.get(f"{TAG}data_digest", ""),
+                    extra=extra,
+                )
+        return None
 
     def finished_keys(self, experiment_id: str, campaign: str) -> set[str]:
         """Keys of trials that finished (ok or diverged); failed or interrupted ones are not."""
@@ -141,7 +164,13 @@ class Tracker:
         return [Param(k, v[:6000]) for k, v in _flatten("", params).items()]
 
     def log_trial(
-        self, experiment_id: str, parent_id: str, campaign: str, result: TrialResult, tags: dict[str, str]
+        self,
+        experiment_id: str,
+        parent_id: str,
+        campaign: str,
+        result: TrialResult,
+        tags: dict[str, str],
+        kind: str = KIND_TRIAL,
     ) -> str:
         from mlflow.entities import Metric, RunTag
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -150,7 +179,7 @@ class Tracker:
         run_tags = {
             **{TAG + k: v for k, v in tags.items()},
             MLFLOW_PARENT_RUN_ID: parent_id,
-            f"{TAG}kind": KIND_TRIAL,
+            f"{TAG}kind": kind,
             f"{TAG}campaign": campaign,
             f"{TAG}trial_key": spec.key,
             f"{TAG}arm": spec.arm,
@@ -165,7 +194,8 @@ class Tracker:
             f"{TAG}history_keys": ",".join(sorted(result.history)),
             **{f"{TAG}info.{k}": v for k, v in result.extra.items() if k != "traceback"},
         }
-        run = self.client.create_run(experiment_id, run_name=f"{spec.arm}-seed{spec.seed_index}", tags=run_tags)
+        name = f"{spec.arm}-seed{spec.seed_index}" if kind == KIND_TRIAL else f"{kind}-{spec.arm}-{spec.seed_index}"
+        run = self.client.create_run(experiment_id, run_name=name, tags=run_tags)
         run_id = run.info.run_id
         now = int(time.time() * 1000)
         metrics = [Metric(k, v, now, 0) for k, v in result.metrics.items() if k not in result.history]
@@ -188,10 +218,12 @@ class Tracker:
         self.client.set_terminated(run_id, status="FAILED" if result.status == FAILED else "FINISHED")
         return run_id
 
-    def trial_records(self, experiment_id: str, campaign: str, with_history: bool = True) -> list[TrialRecord]:
+    def trial_records(
+        self, experiment_id: str, campaign: str, with_history: bool = True, kind: str = KIND_TRIAL
+    ) -> list[TrialRecord]:
         """Every finished trial of a campaign (ok, diverged, failed), with per-epoch history."""
         records = []
-        for run in self._trial_runs(experiment_id, campaign, finished_only=False):
+        for run in self._trial_runs(experiment_id, campaign, finished_only=False, kind=kind):
             tags = run.data.tags
             if run.info.status not in ("FINISHED", "FAILED") or f"{TAG}status" not in tags:
                 continue

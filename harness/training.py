@@ -66,3 +66,21 @@ def merge_history(into: dict[str, list[float]], history: keras.callbacks.History
     """Append a ``fit`` history's per-epoch values to ``into`` (keys optionally prefixed)."""
     for key, values in history.history.items():
         into.setdefault(prefix + key, []).extend(float(v) for v in values)
+
+
+class PruneReporter(keras.callbacks.Callback):
+    """Reports a validation metric to an Optuna trial each epoch; stops training if it should be pruned."""
+
+    def __init__(self, trial, metric: str) -> None:
+        super().__init__()
+        self.trial, self.metric, self.pruned_at, self._step = trial, metric, None, 0
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        value = (logs or {}).get(self.metric)
+        if value is None or not math.isfinite(float(value)):
+            return
+        self.trial.report(float(value), self._step)
+        self._step += 1
+        if self.trial.should_prune():
+            self.pruned_at = self._step
+            self.model.stop_training = True

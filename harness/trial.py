@@ -49,8 +49,11 @@ def settings_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def run_trial(spec: TrialSpec, threads: int | None = None) -> TrialResult:
-    """Run one trial; a non-finite loss gives ``diverged``, an exception ``failed``."""
+def run_trial(spec: TrialSpec, threads: int | None = None, callbacks: list | None = None) -> TrialResult:
+    """Run one trial; a non-finite loss gives ``diverged``, an exception ``failed``.
+
+    ``callbacks`` (Keras callbacks, e.g. a pruning reporter) join the workload's training.
+    """
     from harness.registry import WORKLOAD_SETTINGS, WORKLOADS
     from harness.seeds import make_deterministic
 
@@ -58,7 +61,7 @@ def run_trial(spec: TrialSpec, threads: int | None = None) -> TrialResult:
     try:
         make_deterministic(spec.seed, threads)
         settings = WORKLOAD_SETTINGS.get(spec.workload)(**spec.settings)
-        outcome = WORKLOADS.get(spec.workload)(settings, spec.seed)
+        outcome = WORKLOADS.get(spec.workload)(settings, spec.seed, callbacks=callbacks or [])
     except Exception as error:
         return TrialResult(
             spec,

@@ -19,10 +19,10 @@ SMOKE = ["campaign", "fashion", "--profile", "smoke"]
 pytestmark = pytest.mark.slow
 
 
-def _trial_runs(workspace):
+def _trial_runs(workspace, kind: str = "trial"):
     tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
     experiment = tracker.experiment("fashion")
-    runs = tracker.client.search_runs([experiment], "tags.`harness.kind` = 'trial'")
+    runs = tracker.client.search_runs([experiment], f"tags.`harness.kind` = '{kind}'")
     parents = tracker.client.search_runs([experiment], "tags.`harness.kind` = 'campaign'")
     return runs, parents
 
@@ -34,9 +34,9 @@ def _per_seed(workspace) -> list[dict]:
 
 
 def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monkeypatch):
-    import harness.campaign
+    import harness.worker
 
-    real_run_trial, calls = harness.campaign.run_trial, []
+    real_run_trial, calls = harness.worker.run_trial, []
 
     def interrupted_after_two(*args, **kwargs):
         calls.append(1)
@@ -44,21 +44,30 @@ def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monk
             raise KeyboardInterrupt
         return real_run_trial(*args, **kwargs)
 
-    monkeypatch.setattr(harness.campaign, "run_trial", interrupted_after_two)
+    monkeypatch.setattr(harness.worker, "run_trial", interrupted_after_two)
     assert main(SMOKE) == 130
     assert "run the same command to resume" in capsys.readouterr().err
-    runs, _ = _trial_runs(workspace)
-    assert len(runs) == 2 and not (workspace / "reports" / "fashion" / "smoke" / "report.md").exists()
+    sweeps, _ = _trial_runs(workspace, "sweep")
+    assert len(sweeps) == 2 and not (workspace / "reports" / "fashion" / "smoke" / "report.md").exists()
 
-    monkeypatch.setattr(harness.campaign, "run_trial", real_run_trial)
+    monkeypatch.setattr(harness.worker, "run_trial", real_run_trial)
     assert main(SMOKE) == 0
-    assert "2 finished earlier, 4 to run" in capsys.readouterr().err
+    assert "14 trials to run" in capsys.readouterr().err  # 2 of 4 sweep trials were done; 12 confirmations
+    sweeps, _ = _trial_runs(workspace, "sweep")
     runs, parents = _trial_runs(workspace)
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     keys = [run.data.tags["harness.trial_key"] for run in runs]
-    assert len(keys) == len(set(keys)) == 6  # 3 seeds x 2 arms, none repeated
+    assert len(keys) == len(set(keys)) == 12  # 3 seeds x 2 arms x (tuned, untuned), none repeated
+    assert len({run.data.tags["harness.trial_key"] for run in sweeps}) == len(sweeps) == 4  # budget 2 per arm
     assert all(run.info.status == "FINISHED" and run.data.tags["harness.status"] == "ok" for run in runs)
     assert all(run.data.tags["mlflow.parentRunId"] == parents[0].info.run_id for run in runs)
+    from harness.seeds import confirmation_seed, tuning_seed
+
+    for run in runs:  # paired: seed i is the same for every arm; tuning seeds are another branch
+        assert run.data.tags["harness.seed"] == str(
+            confirmation_seed(20261121, int(run.data.tags["harness.seed_index"]))
+        )
+    assert {r.data.tags["harness.seed"] for r in sweeps} == {str(tuning_seed(20261121, i)) for i in range(2)}
     one = runs[0].data
     assert {
         "harness.git_commit",
@@ -76,7 +85,7 @@ def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monk
     assert (workspace / "reports" / "fashion" / "smoke" / "paired.png").stat().st_size > 10_000
 
     assert main(SMOKE) == 0  # everything finished: nothing re-runs
-    assert "6 finished earlier, 0 to run" in capsys.readouterr().err
+    assert "0 trials to run" in capsys.readouterr().err
     first = _per_seed(workspace)
     (workspace / "reports" / "fashion" / "smoke" / "report.md").unlink()
     assert main(["report", "fashion", "--profile", "smoke"]) == 0  # rebuilt from MLflow alone
@@ -88,11 +97,11 @@ def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monk
 
 
 def test_sigkill_mid_campaign_then_resume_is_exact_and_deterministic(workspace, tmp_path_factory):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "HARNESS_HEARTBEAT_S": "1"}
     command = [sys.executable, "-m", "harness", *SMOKE]
     process = subprocess.Popen(command, cwd=workspace, env=env, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
-        if line.startswith("[2/6]"):
+        if line.startswith("[6/16]"):  # in the confirmation runs, after the sweeps
             process.send_signal(signal.SIGKILL)
             break
     process.wait(timeout=60)
@@ -102,10 +111,10 @@ def test_sigkill_mid_campaign_then_resume_is_exact_and_deterministic(workspace, 
 
     resumed = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "2 finished earlier, 4 to run" in resumed.stderr
+    assert "10 trials to run" in resumed.stderr
     runs, _ = _trial_runs(workspace)
     finished = [r.data.tags["harness.trial_key"] for r in runs if r.info.status == "FINISHED"]
-    assert len(finished) == len(set(finished)) == 6
+    assert len(finished) == len(set(finished)) == 12
 
     # Same root seed, fresh store, another process: identical metrics, seed by seed.
     other = tmp_path_factory.mktemp("again")
@@ -127,7 +136,7 @@ def test_missing_data_fails_before_anything_is_recorded(workspace, monkeypatch, 
         fashion_mnist.load.cache_clear()
     err = capsys.readouterr().err
     assert "Fashion-MNIST not found" in err and "no-data-here" in err and "keras-home" in err
-    assert not (workspace / "runs").exists()
+    assert not (workspace / "runs").exists()  # neither the Optuna storage nor the MLflow store
 
 
 def test_unopenable_mlflow_store_is_one_line(workspace, monkeypatch, capsys):

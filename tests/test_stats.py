@@ -57,3 +57,17 @@ def test_paired_differences_rejects_misaligned_or_non_finite():
         stats.paired_differences([1, 2], [1])
     with pytest.raises(ValueError, match="finite"):
         stats.mean_ci([1.0, float("nan")])
+
+
+def test_expected_max_curve_is_the_mean_best_of_k_subsets():
+    import itertools
+
+    from harness.stats import expected_max_curve
+
+    scores = [0.3, 0.1, 0.7, 0.5, 0.2, 0.45]
+    curve = expected_max_curve(scores, n_resamples=500)
+    for k in range(1, len(scores) + 1):
+        exact = np.mean([max(subset) for subset in itertools.combinations(scores, k)])
+        assert curve["mean"][k - 1] == pytest.approx(exact)
+        assert curve["low"][k - 1] <= curve["mean"][k - 1] <= curve["high"][k - 1] + 1e-12
+    assert curve["mean"][0] == pytest.approx(np.mean(scores)) and curve["mean"][-1] == max(scores)

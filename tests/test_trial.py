@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from harness.campaign import plan
 from harness.report.analysis import analyse
 from harness.suites import load
 from harness.tracking import TrialRecord
@@ -17,8 +16,8 @@ SUITE = load(ROOT / "suites" / "fashion.yaml")
 
 
 def _smoke_spec(**changes) -> TrialSpec:
-    spec = next(t for t in plan(SUITE, "smoke", 1, SUITE.root_seed) if t.arm == "transfer")
-    return TrialSpec(**{**spec.__dict__, "settings": {**spec.settings, **changes}})
+    settings = {**SUITE.settings("smoke", "transfer").model_dump(mode="json"), **changes}
+    return TrialSpec(SUITE.name, "smoke", "transfer", 0, 1234, SUITE.workload.name, settings)
 
 
 @pytest.mark.slow

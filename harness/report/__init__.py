@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 from harness.console import Console
-from harness.report.analysis import analyse
-from harness.report.figures import curves_plot, effects_plot, paired_plot
+from harness.report.analysis import analyse, tuning_summary
+from harness.report.figures import budget_plot, curves_plot, effects_plot, paired_plot
 from harness.report.markdown import Formatter, render
 from harness.suites import Suite
 
@@ -18,14 +18,36 @@ def write_report(
 ) -> Path:
     """Read the campaign's trials from MLflow and write its report folder atomically per file."""
     from harness.campaign import campaign_key
-    from harness.tracking import Tracker
+    from harness.studies import TUNED, UNTUNED
+    from harness.tracking import KIND_SWEEP, Tracker
     from harness.trial import settings_hash
 
     tracker = tracker or Tracker()
     experiment = tracker.experiment(suite.name)
-    records = tracker.trial_records(experiment, campaign_key(suite, profile, root_seed))
-    hashes = {arm: settings_hash(suite.settings(profile, arm).model_dump(mode="json")) for arm in suite.arms}
-    results = analyse(suite, profile, records, hashes)
+    key = campaign_key(suite, profile, root_seed)
+    records = tracker.trial_records(experiment, key)
+    tuning = tuning_summary(suite, profile, tracker.trial_records(experiment, key, False, kind=KIND_SWEEP))
+
+    def hashes(variant: str) -> dict[str, str]:
+        tuned = {arm: (tuning["arms"][arm]["best_params"] or {}) if variant == TUNED else {} for arm in suite.arms}
+        return {
+            arm: settings_hash({**suite.settings(profile, arm).model_dump(mode="json"), **tuned[arm]})
+            for arm in suite.arms
+        }
+
+    def of(variant: str) -> list:
+        return [r for r in records if r.tags.get("variant", UNTUNED) == variant]
+
+    main = TUNED if tuning["tuned"] else UNTUNED
+    results = analyse(suite, profile, of(main), hashes(main))
+    results["tuning"] = tuning
+    results["variant"] = main
+    if main == TUNED:
+        for arm, settings in results["settings"].items():
+            settings.update(tuning["arms"][arm]["best_params"] or {})
+    if main == TUNED and suite.profiles[profile].compare_untuned and of(UNTUNED):
+        untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED))
+        results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"]}
     results["report_command"] = command
     out = reports_dir / suite.name / profile
     out.mkdir(parents=True, exist_ok=True)
@@ -37,6 +59,10 @@ def write_report(
         )
     if effects_plot(results, out / "effects.png", Formatter(suite.claim.metric).scale):
         figures.append(("effects.png", "Every comparison under every protocol: mean paired difference and 95% CI"))
+    if budget_plot(results, out / "budget.png"):
+        figures.append(
+            ("budget.png", "Expected best validation score after k tuning trials per arm, with 95% bootstrap bands")
+        )
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
     _write(out / "results.json", json.dumps(results, indent=2, allow_nan=False))

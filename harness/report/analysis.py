@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 import numpy as np
@@ -14,7 +15,7 @@ from harness.trial import DIVERGED, FAILED, OK
 from harness.verdict import judge
 
 SCHEMA_VERSION = 2
-CURVE_KEYS = ("val_accuracy", "test_accuracy", "loss", "pretrain_val_accuracy")
+CURVE_KEYS = ("val_accuracy", "epoch_test_accuracy", "loss", "pretrain_val_accuracy")
 PROVENANCE_KEYS = (
     "git_commit",
     "keras_backend",
@@ -35,6 +36,52 @@ PROVENANCE_KEYS = (
     "data_digest",
     "suite_digest",
 )
+
+
+def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dict:
+    """Per arm: the sweep's trials, its best params (as Optuna chose them) and expected-max curve."""
+    tuning, budget = suite.tuning, suite.profiles[profile].budget
+    sign = 1 if tuning.higher_is_better else -1
+    arms = {}
+    for arm in suite.arms:
+        runs = [r for r in sweeps if r.arm == arm]
+        pruned = [r for r in runs if "info.pruned_at_epoch" in r.tags]
+        complete = sorted(
+            (
+                r
+                for r in runs
+                if r not in pruned
+                and r.status in (OK, DIVERGED)
+                and np.isfinite(r.metrics.get(tuning.objective, np.nan))
+            ),
+            key=lambda r: r.seed_index,
+        )
+        best = max(complete, key=lambda r: (sign * r.metrics[tuning.objective], -r.seed_index), default=None)
+        values = [r.metrics[tuning.objective] for r in complete]
+        arms[arm] = {
+            "n_trials": len(runs),
+            "n_complete": len(complete),
+            "n_pruned": len(pruned),
+            "n_failed": sum(r.status == FAILED for r in runs),
+            "best_value": best.metrics[tuning.objective] if best else None,
+            "best_params": json.loads(best.tags["tuned_params"]) if best else None,
+            "search_space": {k: v.model_dump(exclude_defaults=True) for k, v in suite.search_space(arm).items()},
+            "expected_max": stats.expected_max_curve([sign * v for v in values]) if len(values) >= 2 else None,
+        }
+        if arms[arm]["expected_max"] and sign < 0:
+            curve = arms[arm]["expected_max"]
+            curve.update(
+                mean=[-v for v in curve["mean"]], low=[-v for v in curve["high"]], high=[-v for v in curve["low"]]
+            )
+    return {
+        "budget": budget,
+        "tuned": budget > 0,
+        "objective": tuning.objective,
+        "higher_is_better": tuning.higher_is_better,
+        "sampler": tuning.sampler.model_dump(),
+        "pruner": tuning.pruner.model_dump(),
+        "arms": arms,
+    }
 
 
 class NoResults(LookupError):

@@ -13,7 +13,7 @@ COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CURVE_TITLES = {
     "loss": "training loss",
     "val_accuracy": "validation accuracy",
-    "test_accuracy": "test accuracy (shown, never used to choose)",
+    "epoch_test_accuracy": "test accuracy (shown, never used to choose)",
     "pretrain_val_accuracy": "pre-training (model A): validation accuracy",
 }
 
@@ -116,6 +116,25 @@ def effects_plot(results: dict, path: Path, scale: float) -> bool:
     ax.set_xlabel("paired difference" + (" (points)" if scale == 100 else "") + "; × = claimed effect")
     ax.set_title(f"every comparison (n = {rows[0]['n_pairs']} pairs), mean and 95% CI")
     ax.legend(fontsize=8, frameon=False, title="protocol")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def budget_plot(results: dict, path: Path) -> bool:
+    """Expected best validation score as a function of the number of tuning trials, per arm."""
+    arms = {name: arm["expected_max"] for name, arm in results["tuning"]["arms"].items() if arm["expected_max"]}
+    if not arms:
+        return False
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for colour, (name, curve) in zip(COLOURS, arms.items(), strict=False):
+        ax.plot(curve["k"], curve["mean"], color=colour, marker="o", ms=3, label=f"{name} (n={len(curve['k'])})")
+        ax.fill_between(curve["k"], curve["low"], curve["high"], color=colour, alpha=0.2)
+    ax.set_xlabel("tuning trials k")
+    ax.set_ylabel(f"expected best {results['tuning']['objective']}")
+    ax.set_title("tuning budget: expected best of k trials (Tang et al. 2020)")
+    ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

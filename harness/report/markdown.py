@@ -97,6 +97,82 @@ def _inflation(results: dict, fmt: Formatter) -> list[str]:
     return lines
 
 
+def _space(spec: dict) -> str:
+    if "choices" in spec:
+        return "one of " + ", ".join(map(str, spec["choices"]))
+    kind = "integers" if spec.get("integer") else "log-uniform" if spec.get("log") else "uniform"
+    step = f", step {spec['step']:g}" if spec.get("step") else ""
+    return f"{kind} [{spec['low']:g}, {spec['high']:g}]{step}"
+
+
+def _tuning(results: dict, fmt: Formatter) -> list[str]:
+    """The tuning budget, each arm's sweep and best params; the untuned effect beside the tuned one."""
+    tuning = results.get("tuning")
+    if not tuning:
+        return []
+    if not tuning["tuned"]:
+        return [
+            "## Tuning: untuned",
+            "",
+            "Tuning budget 0: every arm runs the claim's own settings, as written in the suite file.",
+            "",
+        ]
+    sampler, pruner = tuning["sampler"], tuning["pruner"]
+    lines = [
+        "## Tuning",
+        "",
+        f"Equal budget: **{tuning['budget']} Optuna trials per arm**, on tuning seeds disjoint from the "
+        f"confirmation seeds, maximising{'' if tuning['higher_is_better'] else ' (minimising)'} "
+        f"`{tuning['objective']}` (validation data; the test set is never used to choose). Sampler "
+        + ", ".join(f"{k}={v}" for k, v in sampler.items())
+        + "; pruner "
+        + (", ".join(f"{k}={v}" for k, v in pruner.items()) if pruner["kind"] != "none" else "none")
+        + ". The confirmation runs below use each arm's best params.",
+        "",
+        _row("arm", "trials (complete / pruned / failed)", f"best {tuning['objective']}", "best params", "searched"),
+        _row("---", "---", "---:", "---", "---"),
+    ]
+    for name, arm in tuning["arms"].items():
+        best = "—" if arm["best_value"] is None else f"{arm['best_value']:.4f}"
+        lines.append(
+            _row(
+                f"`{name}`",
+                f"{arm['n_trials']} ({arm['n_complete']} / {arm['n_pruned']} / {arm['n_failed']})",
+                best,
+                ", ".join(
+                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in (arm["best_params"] or {}).items()
+                ),
+                "; ".join(f"{k} {_space(v)}" for k, v in arm["search_space"].items()),
+            )
+        )
+    lines.append("")
+    untuned = {
+        (c["baseline"], c["treatment"], c["protocol"]): c for c in results.get("untuned", {}).get("comparisons", [])
+    }
+    if untuned:
+        lines += [
+            "Tuned effect next to the untuned one (the claim's own settings, same confirmation seeds):",
+            "",
+            _row("comparison", "protocol", "tuned effect (95% CI)", "verdict", "untuned effect (95% CI)", "verdict"),
+            _row("---", "---", "---", "---", "---", "---"),
+        ]
+        for c in results["comparisons"]:
+            u = untuned.get((c["baseline"], c["treatment"], c["protocol"]))
+            lines.append(
+                _row(
+                    f"`{c['treatment']}` − `{c['baseline']}`",
+                    c["protocol"],
+                    fmt.ci(c["effect"], delta=True),
+                    c["verdict"]["label"],
+                    fmt.ci(u["effect"], delta=True) if u else "—",
+                    u["verdict"]["label"] if u else "—",
+                )
+            )
+        lines.append("")
+    return lines
+
+
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
     fmt = Formatter(claim["metric"])
@@ -131,6 +207,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     else:
         lines += ["## Verdict: none yet", "", "Fewer than 2 seeds have finished in both arms.", ""]
     lines += _verdict_table(results, fmt)
+    lines += _tuning(results, fmt)
     lines += [
         "## The claim",
         "",

@@ -1,6 +1,7 @@
 """Workloads: the training programs a suite runs (one trial = one workload run).
 
-A workload is a function ``run(settings, seed) -> Outcome``; its settings model lives
+A workload is a function ``run(settings, seed, callbacks=None) -> Outcome`` (``callbacks``:
+extra Keras callbacks for the training of the model that is scored, e.g. pruning); its settings model lives
 in a module of its own that does not import Keras, so suites validate instantly.
 """
 
@@ -19,3 +20,9 @@ class Outcome:
     data_digest: str
     diverged: str | None = None  # why training stopped on a non-finite loss
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # MLflow keeps one series per name: a final metric named like a curve must be the curve's last point.
+        for key in self.metrics.keys() & self.history.keys():
+            if self.history[key] and self.metrics[key] != self.history[key][-1]:
+                raise ValueError(f"metric '{key}' differs from the last point of the curve '{key}': rename one")

@@ -29,7 +29,7 @@ def _compile(model: keras.Model, settings: TransferSettings, loss: str) -> None:
     )
 
 
-def run(settings: TransferSettings, seed: int) -> Outcome:
+def run(settings: TransferSettings, seed: int, callbacks: list | None = None) -> Outcome:
     data = DATASETS.get(settings.dataset)(**settings.data_arguments())
     classes, limit = settings.task_b_classes, settings.limit_eval
     b_train = task_b(data.train, classes, settings.task_b_train_size)
@@ -80,7 +80,7 @@ def run(settings: TransferSettings, seed: int) -> Outcome:
             validation_batch_size=EVAL_BATCH,
             shuffle=False,
             verbose=0,
-            callbacks=[FollowEpoch(batches), monitor],
+            callbacks=[FollowEpoch(batches), monitor, *(callbacks or [])],
         )
         merge_history(history, fitted)
         diverged = monitor.reason

@@ -1,0 +1,214 @@
+"""Optuna storage and studies of a campaign: one sweep study per arm, one confirmation study.
+
+Everything is Optuna's own engine: ``RDBStorage`` (SQLite under ``runs/`` by default,
+PostgreSQL for many machines) with heartbeats, so the trial of a killed worker is failed
+after the grace period and re-queued by ``RetryHeartbeatStaleTrialCallback``. Budgets are
+exact under concurrency: a worker that draws a trial beyond the budget (two workers
+asked at once) or a second copy of a queued confirmation run marks it skipped (FAIL with
+``harness.skip``) before any training, and skipped trials count nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.tracking import runs_dir
+
+if TYPE_CHECKING:
+    import optuna
+
+    from harness.suites import Suite
+
+HEARTBEAT_S = int(os.environ.get("HARNESS_HEARTBEAT_S", "10"))
+GRACE_S = int(os.environ.get("HARNESS_GRACE_S", str(3 * HEARTBEAT_S)))
+MAX_RETRY = 3
+SKIP, STATUS, NUMBER = "harness.skip", "harness.status", "harness.number"  # trial user attributes
+TUNED, UNTUNED = "tuned", "untuned"
+
+
+class StorageError(RuntimeError):
+    """The Optuna storage cannot be opened, or belongs to a different campaign."""
+
+
+def default_storage() -> str:
+    return f"sqlite:///{Path(runs_dir()) / 'optuna.db'}"
+
+
+def shown(url: str) -> str:
+    """The URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def open_storage(url: str | None) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage with heartbeats; one clear error if it cannot be reached."""
+    import warnings
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the harness reports every outcome itself
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats: stable for years
+
+    url = url or default_storage()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    try:
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine,
+            heartbeat_interval=HEARTBEAT_S,
+            grace_period=GRACE_S,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+        )
+    except ModuleNotFoundError as error:
+        raise StorageError(
+            f"Optuna storage {shown(url)}: its database driver is not installed ({error.name}); "
+            "for PostgreSQL: pip install psycopg2-binary"
+        ) from None
+    except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, bad URL
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}") from None
+
+
+@dataclass(frozen=True)
+class CampaignStudies:
+    """Names and identity of a campaign's studies in one storage."""
+
+    suite: Suite
+    profile: str
+    root_seed: int
+    seeds: int
+
+    @property
+    def key(self) -> str:
+        """The campaign's name: its studies' prefix and its MLflow runs' tag."""
+        return f"{self.suite.name}/{self.profile}/root={self.root_seed}"
+
+    @property
+    def budget(self) -> int:
+        return self.suite.profiles[self.profile].budget
+
+    def identity(self) -> dict[str, Any]:
+        """What every worker of the campaign must agree on."""
+        return {
+            "suite_digest": self.suite.digest,
+            "budget": self.budget,
+            "seeds": self.seeds,
+            "root_seed": self.root_seed,
+        }
+
+    def variants(self) -> list[str]:
+        """Which settings the confirmation runs use: the tuned ones, and/or the claim's own."""
+        if self.budget == 0:
+            return [UNTUNED]
+        return [TUNED, UNTUNED] if self.suite.profiles[self.profile].compare_untuned else [TUNED]
+
+    def sweep(self, storage, arm: str) -> optuna.Study:
+        return self._study(storage, f"{self.key}/sweep/{arm}", self.sampler(arm, 0), self._pruner())
+
+    def confirmation(self, storage) -> optuna.Study:
+        import optuna
+
+        return self._study(storage, f"{self.key}/confirm", optuna.samplers.RandomSampler(seed=0), None)
+
+    def _study(self, storage, name: str, sampler, pruner) -> optuna.Study:
+        import optuna
+
+        direction = "maximize" if self.suite.tuning.higher_is_better else "minimize"
+        study = optuna.create_study(
+            storage=storage, study_name=name, direction=direction, sampler=sampler, pruner=pruner, load_if_exists=True
+        )
+        identity = self.identity()
+        found = study.user_attrs.get("harness.identity")
+        if found is None:
+            study.set_user_attr("harness.identity", identity)
+        elif found != identity:
+            differing = ", ".join(
+                f"{k}: campaign has {found.get(k)!r}, this worker {v!r}"
+                for k, v in identity.items()
+                if found.get(k) != v
+            )
+            raise StorageError(
+                f"study '{name}' belongs to a campaign with other settings ({differing}); every worker of a "
+                f"campaign must use the same suite file ({self.suite.path}) and options — refusing to join"
+            )
+        return study
+
+    def sampler(self, arm: str, index: int) -> optuna.samplers.BaseSampler:
+        """The suite's sampler for the arm's ``index``-th trial, every argument explicit.
+
+        Seeded from (root seed, arm, index), not once per process, so a resumed sweep
+        draws what an uninterrupted one would have drawn from the same finished trials.
+        """
+        import optuna
+
+        from harness.seeds import derive
+
+        spec, seed = self.suite.tuning.sampler, derive(self.root_seed, "sampler", arm, index)
+        if spec.kind == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.TPESampler(
+            n_startup_trials=spec.n_startup_trials,
+            n_ei_candidates=spec.n_ei_candidates,
+            multivariate=spec.multivariate,
+            group=False,
+            constant_liar=spec.constant_liar,
+            seed=seed,
+        )
+
+    def _pruner(self) -> optuna.pruners.BasePruner:
+        import optuna
+
+        spec = self.suite.tuning.pruner
+        if spec.kind == "none":
+            return optuna.pruners.NopPruner()
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials, n_warmup_steps=spec.n_warmup_steps)
+
+
+def in_budget(trials: list) -> list:
+    """The trials that use up budget: done, in progress or queued, or failed by the harness itself.
+
+    A trial failed by a heartbeat timeout is re-queued as a new WAITING trial (that one
+    counts, even if the dead worker had already marked an outcome on the old one);
+    skipped trials (over budget, duplicates) never ran.
+    """
+    from optuna.trial import TrialState
+
+    retried = {number for t in trials for number in t.system_attrs.get("retry_history", [])}
+
+    def uses_budget(trial) -> bool:
+        if trial.user_attrs.get(SKIP):
+            return False
+        if trial.state == TrialState.FAIL:
+            return trial.user_attrs.get(STATUS) == "failed" and trial.number not in retried
+        return True
+
+    return [t for t in trials if uses_budget(t)]
+
+
+def done(trials: list) -> list:
+    """The trials in budget that have finished (complete, pruned, or failed by the harness)."""
+    from optuna.trial import TrialState
+
+    return [t for t in in_budget(trials) if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]
+
+
+def best_params(study: optuna.Study) -> dict[str, Any] | None:
+    """Params of the best complete trial (ties: the earliest), or None before any."""
+    from optuna.trial import TrialState
+
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    if not complete:
+        return None
+    sign = 1 if study.direction.name == "MAXIMIZE" else -1
+    best = max(complete, key=lambda t: (sign * t.value, -t.number))
+    return dict(best.params)
+
+
+def confirmation_key(variant: str, arm: str, seed_index: int) -> str:
+    return json.dumps([variant, arm, seed_index])

@@ -1,0 +1,38 @@
+"""Workload ``synthetic``: scores drawn from known distributions, instantly, without Keras."""
+
+from __future__ import annotations
+
+import math
+import time
+from types import SimpleNamespace
+
+import numpy as np
+
+from harness.seeds import derive
+from harness.workloads import Outcome
+from harness.workloads.synthetic_settings import SyntheticSettings
+
+
+def load_nothing() -> None:
+    """The dataset loader of synthetic suites."""
+
+
+def run(settings: SyntheticSettings, seed: int, callbacks: list | None = None) -> Outcome:
+    truth = settings.mean + settings.effect
+    truth -= settings.penalty_per_decade * abs(math.log10(settings.learning_rate / settings.best_learning_rate))
+    shared = np.random.default_rng(derive(seed, "synthetic")).standard_normal(2)  # the same for every arm
+    own = np.random.default_rng(derive(seed, "synthetic", repr(settings.effect))).standard_normal(2)
+    test, valid = (float(truth + settings.sd * (a + b) / np.sqrt(2)) for a, b in zip(shared, own, strict=True))
+    model = SimpleNamespace(stop_training=False)
+    history: dict[str, list[float]] = {"val_accuracy": []}
+    for callback in callbacks or []:
+        callback.set_model(model)
+    for epoch in range(settings.epochs):
+        time.sleep(settings.delay_s)
+        history["val_accuracy"].append(valid - 0.05 * (settings.epochs - 1 - epoch))
+        for callback in callbacks or []:
+            callback.on_epoch_end(epoch, {"val_accuracy": history["val_accuracy"][-1]})
+        if model.stop_training:
+            break
+    metrics = {"test_accuracy": test, "val_accuracy": history["val_accuracy"][-1]}
+    return Outcome(metrics, history, "synthetic (no data)", "none")

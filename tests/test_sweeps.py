@@ -1,0 +1,146 @@
+"""Sweeps and workers on real Optuna storages: exact budgets, resume after kill -9, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.studies import CampaignStudies, done, in_budget, open_storage
+from harness.suites import load
+from harness.tracking import KIND_SWEEP, KIND_TRIAL, Tracker
+from tests.conftest import ROOT
+
+SUITES = ROOT / "tests" / "suites"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def synthetic(tmp_path, monkeypatch) -> Path:
+    """A workspace with the synthetic suite, fast heartbeats, and no MLflow/Optuna from outside."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HARNESS_SUITES_DIR", str(SUITES))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("HARNESS_RUNS_DIR", raising=False)
+    return tmp_path
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "HARNESS_HEARTBEAT_S": "1", "HARNESS_GRACE_S": "3", "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+
+
+def _check_exact(workspace: Path, suite_name: str, profile: str, storage: str | None = None) -> dict:
+    """Budgets met exactly in Optuna and in MLflow, with no duplicate (arm, seed, params)."""
+    suite = load(suite_name)
+    spec = suite.profiles[profile]
+    studies = CampaignStudies(suite, profile, suite.root_seed, spec.seeds)
+    store = open_storage(storage or f"sqlite:///{workspace / 'runs' / 'optuna.db'}")
+    for arm in suite.arms:
+        trials = studies.sweep(store, arm).get_trials(deepcopy=False)
+        assert len(in_budget(trials)) == len(done(trials)) == spec.budget
+    confirmations = studies.confirmation(store).get_trials(deepcopy=False)
+    planned = spec.seeds * len(suite.arms) * len(studies.variants())
+    assert len(in_budget(confirmations)) == len(done(confirmations)) == planned
+    tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
+    experiment = tracker.experiment(suite.name)
+    counts = {}
+    for kind, expected in ((KIND_SWEEP, spec.budget * len(suite.arms)), (KIND_TRIAL, planned)):
+        runs = tracker.client.search_runs([experiment], f"tags.`harness.kind` = '{kind}'", max_results=5000)
+        keys = Counter(run.data.tags["harness.trial_key"] for run in runs)  # (arm, seed, settings hash)
+        assert len(runs) == expected and max(keys.values()) == 1, (kind, len(runs), expected, keys.most_common(2))
+        counts[kind] = len(runs)
+    return counts
+
+
+def _sampled(workspace: Path, root: int | None = None) -> list[tuple]:
+    suite = load("synthetic")
+    studies = CampaignStudies(suite, "smoke", suite.root_seed if root is None else root, 3)
+    store = open_storage(f"sqlite:///{workspace / 'runs' / 'optuna.db'}")
+    return [
+        (arm, t.number, tuple(sorted(t.params.items())))
+        for arm in suite.arms
+        for t in studies.sweep(store, arm).get_trials(deepcopy=False)
+    ]
+
+
+def test_same_root_seed_gives_the_same_sampled_params(synthetic, tmp_path_factory, monkeypatch):
+    assert main(["sweep", "synthetic"]) == 0
+    first = _sampled(synthetic)
+    again = tmp_path_factory.mktemp("again")
+    monkeypatch.chdir(again)
+    assert main(["sweep", "synthetic"]) == 0
+    assert _sampled(again) == first and len(first) == 8
+    other = tmp_path_factory.mktemp("other")
+    monkeypatch.chdir(other)
+    assert main(["sweep", "synthetic", "--root-seed", "8"]) == 0
+    assert [p for *_, p in _sampled(other, 8)] != [p for *_, p in first]
+
+
+def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
+    assert main(["campaign", "synthetic"]) == 0
+    assert _check_exact(synthetic, "synthetic", "smoke") == {KIND_SWEEP: 8, KIND_TRIAL: 12}
+    results = json.loads((synthetic / "reports" / "synthetic" / "smoke" / "results.json").read_text())
+    tuning = results["tuning"]
+    assert tuning["budget"] == 4 and results["variant"] == "tuned"
+    for arm in ("baseline", "treatment"):
+        summary = tuning["arms"][arm]
+        assert summary["n_trials"] == 4 and summary["n_complete"] + summary["n_pruned"] + summary["n_failed"] == 4
+        assert results["settings"][arm]["learning_rate"] == summary["best_params"]["learning_rate"]
+        curve = summary["expected_max"]
+        assert len(curve["k"]) == summary["n_complete"] and curve["mean"][-1] == pytest.approx(summary["best_value"])
+    assert results["untuned"]["comparisons"][0]["n_pairs"] == 3
+    report = (synthetic / "reports" / "synthetic" / "smoke" / "report.md").read_text()
+    assert "**4 Optuna trials per arm**" in report and "Tuned effect next to the untuned one" in report
+    assert (synthetic / "reports" / "synthetic" / "smoke" / "budget.png").is_file()
+
+
+def test_two_local_workers_share_sqlite_and_meet_budgets_exactly(synthetic):
+    assert main(["campaign", "synthetic", "--jobs", "2"]) == 0
+    _check_exact(synthetic, "synthetic", "smoke")
+
+
+def test_kill_9_mid_campaign_then_resume_is_exact(synthetic):
+    command = [sys.executable, "-m", "harness", "campaign", "synthetic", "--profile", "slow"]
+    process = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and process.poll() is None and done < 3:  # kill after a few trials
+        line = process.stderr.readline()
+        done += line.startswith("[")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert done >= 3, "the campaign did not get going"
+    resumed = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _check_exact(synthetic, "synthetic", "slow")
+
+
+def test_unreachable_storage_is_one_line_before_anything_runs(synthetic, capsys):
+    url = "postgresql://harness:secret@127.0.0.1:9/nowhere"
+    assert main(["campaign", "synthetic", "--storage", url]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "postgresql://harness:***@127.0.0.1:9/nowhere" in error
+    assert "secret" not in error and "cannot be opened" in error
+    assert not (synthetic / "runs" / "mlflow.db").exists()
+
+
+def test_worker_with_a_different_suite_file_refuses_to_join(synthetic, capsys, monkeypatch):
+    assert main(["sweep", "synthetic"]) == 0
+    changed = synthetic / "suites"
+    changed.mkdir()
+    text = (SUITES / "synthetic.yaml").read_text().replace("budget: 4", "budget: 5")
+    (changed / "synthetic.yaml").write_text(text)
+    monkeypatch.setenv("HARNESS_SUITES_DIR", str(changed))
+    assert main(["worker", "synthetic"]) == 2
+    error = capsys.readouterr().err
+    assert "refusing to join" in error and "suite_digest" in error and "budget: campaign has 4, this worker 5" in error
