@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, suite-<name> (one per suites/*.yaml), mlflow-ui.
+"""Sessions: tests, lint, suite-<name> (one per suites/*.yaml), mlflow-ui, dashboard.
 
 `nox` alone runs lint and tests (the README's test command). Data comes from
 $HARNESS_DATA_DIR; when it is unset and ../shared/datasets exists (dev and CI
@@ -74,3 +74,11 @@ def mlflow_ui(session: nox.Session) -> None:
         os.environ.get("MLFLOW_TRACKING_URI", store),
         *session.posargs,
     )
+
+
+@nox.session
+def dashboard(session: nox.Session) -> None:
+    """optuna-dashboard on the local Optuna storage, bound to 127.0.0.1 (-- --port N to change the port)."""
+    session.install("optuna-dashboard>=0.17", "optuna>=5,<6")
+    storage = os.environ.get("HARNESS_STORAGE", f"sqlite:///{ROOT / 'runs' / 'optuna.db'}")
+    session.run("optuna-dashboard", storage, "--host", "127.0.0.1", *session.posargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,22 +58,25 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine,
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
-        )
-    except ModuleNotFoundError as error:
-        raise StorageError(
-            f"Optuna storage {shown(url)}: its database driver is not installed ({error.name}); "
-            "for PostgreSQL: pip install psycopg2-binary"
-        ) from None
-    except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, bad URL
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}") from None
+    for attempt in range(3):  # workers starting together race to create the tables: the loser retries
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine,
+                heartbeat_interval=HEARTBEAT_S,
+                grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+            )
+        except ImportError as error:
+            missing = error.__cause__ or error
+            raise StorageError(
+                f"Optuna storage {shown(url)}: its database driver is not installed ({missing}); "
+                "for PostgreSQL: pip install 'psycopg[binary]' (the project's extra: .[postgres])"
+            ) from None
+        except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, bad URL
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            time.sleep(1 + attempt)
+    raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}")
 
 
 @dataclass(frozen=True)

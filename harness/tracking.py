@@ -60,16 +60,19 @@ def _flatten(prefix: str, value: Any) -> dict[str, str]:
 class Tracker:
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or tracking_uri()
-        try:
-            if self.uri.startswith("sqlite:///"):
-                Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            from mlflow.tracking import MlflowClient
+        for attempt in range(3):  # local workers starting together race to create the store: the loser retries
+            try:
+                if self.uri.startswith("sqlite:///"):
+                    Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                from mlflow.tracking import MlflowClient
 
-            self.client = MlflowClient(tracking_uri=self.uri)
-            self.client.search_experiments(max_results=1)
-        except Exception as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise TrackingError(f"cannot open the MLflow store at {self.uri}: {reason}") from None
+                self.client = MlflowClient(tracking_uri=self.uri)
+                self.client.search_experiments(max_results=1)
+                return
+            except Exception as error:
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                time.sleep(1 + attempt)
+        raise TrackingError(f"cannot open the MLflow store at {self.uri}: {reason}")
 
     # experiments and campaigns -------------------------------------------------------
     def experiment(self, name: str) -> str:
@@ -79,7 +82,13 @@ class Tracker:
         location = None
         if self.uri == f"sqlite:///{runs_dir() / 'mlflow.db'}":
             location = (runs_dir() / "artifacts" / name).as_uri()
-        return self.client.create_experiment(name, artifact_location=location)
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except Exception:
+            found = self.client.get_experiment_by_name(name)  # another worker created it just now
+            if found is None:
+                raise
+            return found.experiment_id
 
     def _search(self, experiment_id: str, filter_string: str) -> list:
         runs, token = [], None

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,3 +39,42 @@ def workspace(tmp_path, monkeypatch, data_dir) -> Path:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("HARNESS_RUNS_DIR", raising=False)
     return tmp_path
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    candidates = [Path(found).resolve().parent] if found else []
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    return next((c for c in candidates if (c / "initdb").is_file() and (c / "pg_ctl").is_file()), None)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL server on 127.0.0.1 ($HARNESS_TEST_POSTGRES if set, else started here)."""
+    if os.environ.get("HARNESS_TEST_POSTGRES"):
+        yield os.environ["HARNESS_TEST_POSTGRES"]
+        return
+    binaries = _postgres_bin()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (.ci/run installs Debian's postgresql); multi-worker test skipped")
+    data = Path(tempfile.mkdtemp(prefix="harness-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use its own account
+        shutil.chown(data, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def run(*command: str) -> None:
+        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120)
+
+    run(str(binaries / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "harness")
+    options = f"-h 127.0.0.1 -p {port} -k {data}"
+    run(str(binaries / "pg_ctl"), "-D", str(data / "db"), "-o", options, "-l", str(data / "log"), "-w", "start")
+    try:
+        run(str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "harness", "harness")
+        yield f"postgresql://harness@127.0.0.1:{port}/harness"
+    finally:
+        run(str(binaries / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "-w", "stop")
+        shutil.rmtree(data, ignore_errors=True)

@@ -65,7 +65,7 @@ def test_unknown_arm_model_dataset_all_listed_at_once(tmp_path):
 def test_unknown_workload_and_unknown_suite_name(tmp_path):
     problems = _problems(tmp_path, lambda d: d["workload"].update(name="transfr"))
     assert problems == [
-        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: sentiment, transfer"
+        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: sentiment, synthetic, transfer"
     ]
     with pytest.raises(SuiteError, match="did you mean 'fashion'"):
         load("fashon")
@@ -152,3 +152,31 @@ def test_imdb_settings_must_be_valid(tmp_path, where, key, value):
 
     problems = _imdb_problems(tmp_path, mutate)
     assert len(problems) == 1 and problems[0].startswith(f"{where}.{key}:") and repr(value) in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda d: d["tuning"]["search_space"].update(learning_rate={"low": 0.1, "high": 0.01}),
+            "tuning.search_space.learning_rate: empty or inverted range: low (0.1) must be below high (0.01)",
+        ),
+        (
+            lambda d: d["tuning"]["search_space"].update(momentum={"choices": []}),
+            "tuning.search_space.momentum: choices is empty",
+        ),
+        (
+            lambda d: d["arms"]["transfer"]["search_space"].update(frozen_epoch={"low": 0, "high": 3}),
+            "arms.transfer.search_space.frozen_epoch: unknown parameter 'frozen_epoch' for workload 'transfer' "
+            "(did you mean 'frozen_epochs'?)",
+        ),
+        (
+            lambda d: d["arms"]["scratch"].update(search_space={"learning_rate": {"low": 0.001, "high": 0.01}}),
+            "arms.scratch.search_space.learning_rate: 'learning_rate' is shared (tuning.search_space)",
+        ),
+        (lambda d: d["tuning"].update(objective="test_accuracy"), "tuning: objective 'test_accuracy' is a test-set"),
+        (lambda d: d["profiles"]["smoke"].update(budget=-1), "profiles.smoke.budget: Input should be greater than"),
+    ],
+)
+def test_search_space_mistakes_are_named(tmp_path, mutate, expected):
+    assert any(p.startswith(expected) for p in _problems(tmp_path, mutate)), _problems(tmp_path, mutate)

@@ -144,3 +144,16 @@ def test_worker_with_a_different_suite_file_refuses_to_join(synthetic, capsys, m
     assert main(["worker", "synthetic"]) == 2
     error = capsys.readouterr().err
     assert "refusing to join" in error and "suite_digest" in error and "budget: campaign has 4, this worker 5" in error
+
+
+def test_two_workers_on_postgresql_meet_budgets_exactly(workspace, postgres_url):
+    """Two `harness worker` processes on one fashion smoke campaign through PostgreSQL, then the report."""
+    command = [sys.executable, "-m", "harness", "worker", "fashion", "--profile", "smoke", "--storage", postgres_url]
+    workers = [subprocess.Popen(command, env=_env(), stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [worker.communicate(timeout=600)[1] for worker in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
+    ran = [int(out.rsplit("(", 1)[1].split(" trials run")[0]) for out in outputs]
+    assert min(ran) > 0 and sum(ran) == 16, ran  # both worked; 4 sweep + 12 confirmation trials in all
+    assert _check_exact(workspace, "fashion", "smoke", postgres_url) == {KIND_SWEEP: 4, KIND_TRIAL: 12}
+    assert main(["report", "fashion", "--profile", "smoke"]) == 0
+    assert (workspace / "reports" / "fashion" / "smoke" / "report.md").is_file()
