@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("suite")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--target-min", type=float, default=60.0)
+    parser.add_argument("--note", default="", help="conditions of the run worth knowing (e.g. other load)")
     args = parser.parse_args()
     suite = load(args.suite)
     profile, spec = suite.profile(args.profile)
@@ -45,7 +46,7 @@ def main() -> None:
         f"({spec.seeds} paired seeds × {len(suite.arms)} arms, {spec.jobs} at a time on this machine). "
         f"**Whole campaign: {wall / 60:.1f} min** from start to report "
         f"({'meets' if wall / 60 <= args.target_min else 'MISSES'} ≤ {args.target_min:.0f} min). "
-        f"Read from its MLflow runs (parent run `{parent.info.run_id}`).\n\n"
+        f"Read from its MLflow runs (parent run `{parent.info.run_id}`). {args.note}\n\n"
         "| arm | trials | median time per trial | range |\n| --- | ---: | ---: | --- |\n" + rows
     )
     write_section(f"Campaign wall time: {suite.name} / {profile}", body)

@@ -17,8 +17,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from harness.console import Console
-from harness.studies import CampaignStudies, best_params, done, open_storage, shown
+from harness.studies import NUMBER, CampaignStudies, best_params, done, open_storage, shown
 from harness.suites import Suite
+from harness.worker import ARM, SEED_INDEX, VARIANT
 
 
 class TrialProcessDied(RuntimeError):
@@ -50,24 +51,26 @@ def _worker_process(studies: CampaignStudies, storage_url: str, parent: str, tag
     Worker(studies, open_storage(storage_url), tracker, experiment, parent, tags, threads, confirm).run()
 
 
-def _progress(studies: CampaignStudies, storage, seen: set) -> list[str]:
+def _all_studies(studies: CampaignStudies, storage) -> dict:
+    named = {f"sweep {arm}": studies.sweep(storage, arm) for arm in studies.suite.arms}
+    return {**named, "confirm": studies.confirmation(storage)}
+
+
+def _progress(named: dict, seen: set) -> list[str]:
     """Messages for trials finished since the last call (any worker, any machine)."""
-    names = [f"sweep/{arm}" for arm in studies.suite.arms] + ["confirm"]
     messages = []
-    for name in names:
-        study = studies.sweep(storage, name.split("/")[1]) if name != "confirm" else studies.confirmation(storage)
+    for name, study in named.items():
         for trial in done(study.get_trials(deepcopy=False)):
-            if (name, trial.number) not in seen:
-                seen.add((name, trial.number))
-                attrs = trial.user_attrs
-                what = (
-                    f"sweep {name.split('/')[1]} #{attrs.get('harness.number', trial.number)}"
-                    if name != "confirm"
-                    else f"confirm {attrs.get('harness.variant')} {attrs.get('harness.arm')} "
-                    f"seed {attrs.get('harness.seed_index')}"
-                )
-                value = f" {trial.value:.4f}" if trial.value is not None else ""
-                messages.append(f"{what}: {attrs.get('harness.status', trial.state.name.lower())}{value}")
+            if (name, trial.number) in seen:
+                continue
+            seen.add((name, trial.number))
+            attrs = trial.user_attrs
+            if name == "confirm":
+                what = f"confirm {attrs.get(VARIANT)} {attrs.get(ARM)} seed {attrs.get(SEED_INDEX)}"
+            else:
+                what = f"{name} #{attrs.get(NUMBER, trial.number)}"
+            value = f" {trial.value:.4f}" if trial.value is not None else ""
+            messages.append(f"{what}: {attrs.get('harness.status', trial.state.name.lower())}{value}")
     return messages
 
 
@@ -79,13 +82,14 @@ def _run_local_workers(jobs: int, ready: Prepared, confirm: bool, advance) -> No
     workers = [context.Process(target=_worker_process, args=arguments) for _ in range(jobs)]
     for worker in workers:
         worker.start()
-    seen = _seen_now(studies, storage)
+    named, seen = _all_studies(studies, storage), set()
+    _progress(named, seen)  # what finished before this run is not news
     try:
         while any(w.is_alive() for w in workers):
             time.sleep(2)
-            for message in _progress(studies, storage, seen):
+            for message in _progress(named, seen):
                 advance(message)
-        for message in _progress(studies, storage, seen):
+        for message in _progress(named, seen):
             advance(message)
     finally:
         for worker in workers:
@@ -97,12 +101,6 @@ def _run_local_workers(jobs: int, ready: Prepared, confirm: bool, advance) -> No
             f"a worker process ended abnormally (exit codes {[w.exitcode for w in workers]}); finished trials are "
             "saved — run the same command to resume, with fewer --jobs if memory is short"
         )
-
-
-def _seen_now(studies: CampaignStudies, storage) -> set:
-    seen: set = set()
-    _progress(studies, storage, seen)
-    return seen
 
 
 def _remaining(studies: CampaignStudies, storage, confirm: bool) -> int:
@@ -204,12 +202,18 @@ def run_campaign(
     try:
         with console.progress(todo, f"{suite.name}/{profile}") as advance:
             if jobs == 1:
-                worker = Worker(
-                    studies, storage, ready.tracker, ready.experiment, ready.parent, ready.tags, None, confirm
-                )
-                worker.threads = _threads_per_trial(1)
-                worker.on_finished = advance
-                worker.run()
+                threads = _threads_per_trial(1)
+                Worker(
+                    studies,
+                    storage,
+                    ready.tracker,
+                    ready.experiment,
+                    ready.parent,
+                    ready.tags,
+                    threads,
+                    confirm,
+                    on_finished=advance,
+                ).run()
             else:
                 _run_local_workers(jobs, ready, confirm, advance)
     except BaseException:
@@ -244,9 +248,16 @@ def run_worker(
     command = command or command_line()
     ready = prepare(suite, profile, seeds or spec.seeds, root, storage_url, command)
     console.info(f"worker joined {ready.studies.key} at {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}")
-    worker = Worker(ready.studies, ready.storage, ready.tracker, ready.experiment, ready.parent, ready.tags)
-    worker.threads = os.cpu_count()
-    worker.on_finished = lambda message: console.info(message)
+    worker = Worker(
+        ready.studies,
+        ready.storage,
+        ready.tracker,
+        ready.experiment,
+        ready.parent,
+        ready.tags,
+        threads=os.cpu_count(),
+        on_finished=console.info,
+    )
     ran = worker.run()
     console.info(
         f"every budget of {ready.studies.key} is met ({ran} trials run by this worker); "

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,24 @@ KIND_CAMPAIGN, KIND_TRIAL, KIND_SWEEP = "campaign", "trial", "sweep"  # trial: a
 
 class TrackingError(RuntimeError):
     """The MLflow store cannot be used."""
+
+
+@contextmanager
+def sqlite_creation_lock(uri: str) -> Iterator[None]:
+    """Serialise opening (and so creating and migrating) a SQLite store among local processes."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: no lock
+            pass
+        yield
 
 
 def runs_dir() -> Path:
@@ -60,19 +80,15 @@ def _flatten(prefix: str, value: Any) -> dict[str, str]:
 class Tracker:
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or tracking_uri()
-        for attempt in range(3):  # local workers starting together race to create the store: the loser retries
-            try:
-                if self.uri.startswith("sqlite:///"):
-                    Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with sqlite_creation_lock(self.uri):  # local workers starting together must not both create it
                 from mlflow.tracking import MlflowClient
 
                 self.client = MlflowClient(tracking_uri=self.uri)
                 self.client.search_experiments(max_results=1)
-                return
-            except Exception as error:
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                time.sleep(1 + attempt)
-        raise TrackingError(f"cannot open the MLflow store at {self.uri}: {reason}")
+        except Exception as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise TrackingError(f"cannot open the MLflow store at {self.uri}: {reason}") from None
 
     # experiments and campaigns -------------------------------------------------------
     def experiment(self, name: str) -> str:
