@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from record import write_section
 
-from harness.campaign import campaign_key
+from harness.studies import campaign_key
 from harness.suites import load
 from harness.tracking import Tracker
 

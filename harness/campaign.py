@@ -17,17 +17,13 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from harness.console import Console
-from harness.studies import NUMBER, CampaignStudies, best_params, done, open_storage, shown
+from harness.studies import NUMBER, STATUS, CampaignStudies, best_params, done, open_storage, shown
 from harness.suites import Suite
 from harness.worker import ARM, SEED_INDEX, VARIANT
 
 
 class TrialProcessDied(RuntimeError):
     """A worker process of a parallel campaign ended abnormally."""
-
-
-def campaign_key(suite: Suite, profile: str, root_seed: int) -> str:
-    return f"{suite.name}/{profile}/root={root_seed}"
 
 
 def _threads_per_trial(jobs: int) -> int:
@@ -70,7 +66,7 @@ def _progress(named: dict, seen: set) -> list[str]:
             else:
                 what = f"{name} #{attrs.get(NUMBER, trial.number)}"
             value = f" {trial.value:.4f}" if trial.value is not None else ""
-            messages.append(f"{what}: {attrs.get('harness.status', trial.state.name.lower())}{value}")
+            messages.append(f"{what}: {attrs.get(STATUS, trial.state.name.lower())}{value}")
     return messages
 
 

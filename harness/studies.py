@@ -30,6 +30,7 @@ GRACE_S = int(os.environ.get("HARNESS_GRACE_S", str(3 * HEARTBEAT_S)))
 MAX_RETRY = 3
 SKIP, STATUS, NUMBER = "harness.skip", "harness.status", "harness.number"  # trial user attributes
 TUNED, UNTUNED = "tuned", "untuned"
+PRUNED_AT = "pruned_at_epoch"  # a pruned trial's result extra (MLflow tag harness.info.pruned_at_epoch)
 
 
 class StorageError(RuntimeError):
@@ -80,6 +81,11 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
     raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}")
 
 
+def campaign_key(suite: Suite, profile: str, root_seed: int) -> str:
+    """A campaign's name: its studies' prefix and its MLflow runs' tag."""
+    return f"{suite.name}/{profile}/root={root_seed}"
+
+
 @dataclass(frozen=True)
 class CampaignStudies:
     """Names and identity of a campaign's studies in one storage."""
@@ -91,8 +97,7 @@ class CampaignStudies:
 
     @property
     def key(self) -> str:
-        """The campaign's name: its studies' prefix and its MLflow runs' tag."""
-        return f"{self.suite.name}/{self.profile}/root={self.root_seed}"
+        return campaign_key(self.suite, self.profile, self.root_seed)
 
     @property
     def budget(self) -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from harness.seeds import confirmation_seed, tuning_seed
 from harness.studies import (
     NUMBER,
+    PRUNED_AT,
     SKIP,
     STATUS,
     TUNED,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     import optuna
 
 ARM, SEED_INDEX, VARIANT, PARAMS = "harness.arm", "harness.seed_index", "harness.variant", "harness.params"
-PRUNED_AT = "pruned_at_epoch"
 
 
 class Skip(Exception):

@@ -17,8 +17,7 @@ def write_report(
     suite: Suite, profile: str, root_seed: int, *, reports_dir: Path, tracker=None, command: str, console: Console
 ) -> Path:
     """Read the campaign's trials from MLflow and write its report folder atomically per file."""
-    from harness.campaign import campaign_key
-    from harness.studies import TUNED, UNTUNED
+    from harness.studies import TUNED, UNTUNED, campaign_key
     from harness.tracking import KIND_SWEEP, Tracker
     from harness.trial import settings_hash
 

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import stats as st
 
 from harness import stats
+from harness.studies import PRUNED_AT
 from harness.suites import Comparison, Protocol, Suite
 from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
@@ -45,12 +46,12 @@ def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dic
     arms = {}
     for arm in suite.arms:
         runs = [r for r in sweeps if r.arm == arm]
-        pruned = [r for r in runs if "info.pruned_at_epoch" in r.tags]
+        pruned = [r for r in runs if f"info.{PRUNED_AT}" in r.tags]
         complete = sorted(
             (
                 r
                 for r in runs
-                if r not in pruned
+                if f"info.{PRUNED_AT}" not in r.tags
                 and r.status in (OK, DIVERGED)
                 and np.isfinite(r.metrics.get(tuning.objective, np.nan))
             ),
