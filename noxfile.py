@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, suite-<name> (one per suites/*.yaml), mlflow-ui, dashboard.
+"""Sessions: tests, lint, suite-<name> (one per suites/*.yaml), calibrate, report, mlflow-ui, dashboard.
 
 `nox` alone runs lint and tests (the README's test command). Data comes from
 $HARNESS_DATA_DIR; when it is unset and ../shared/datasets exists (dev and CI
@@ -58,6 +58,14 @@ def _suite_session(name: str) -> None:
 
 for _file in sorted((ROOT / "suites").glob("*.yaml")):
     _suite_session(_file.stem)
+
+
+@nox.session
+def calibrate(session: nox.Session) -> None:
+    """The statistics against known truth (synthetic suites, no Keras) → reports/calibration.md."""
+    session.install(".")
+    invoked = "nox -s calibrate" + (f" -- {shlex.join(session.posargs)}" if session.posargs else "")
+    session.run("python", "-m", "harness.calibration", *session.posargs, env={"HARNESS_INVOKED_AS": invoked})
 
 
 @nox.session(name="mlflow-ui")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import math
 import os
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from harness.registry import WORKLOAD_SETTINGS, UnknownName, did_you_mean
 from harness.search_space import Param, Tuning
@@ -101,6 +103,29 @@ class Profile(_Strict):
     )
     budget: int = Field(0, ge=0, description="tuning trials per arm, equal for every arm; 0 = untuned")
     compare_untuned: bool = Field(False, description="also confirm the claim's own settings, for the tuned effect")
+    grid: dict[str, list[Any]] = Field(
+        {},
+        description="torture mode: the author's search — run i uses combination i mod N of these settings' values",
+    )
+
+    @model_validator(mode="after")
+    def _grid_fits(self) -> Profile:
+        if self.grid:
+            if any(not values for values in self.grid.values()):
+                raise ValueError("grid: every setting needs at least one value")
+            if self.budget:
+                raise ValueError(f"budget must be 0 in a grid (torture) profile, got {self.budget}")
+            points = math.prod(len(values) for values in self.grid.values())
+            if self.seeds % points:
+                raise ValueError(
+                    f"seeds: {self.seeds} is not a multiple of the grid's {points} combinations; "
+                    f"use {points * max(1, round(self.seeds / points))}"
+                )
+        return self
+
+    def grid_points(self) -> list[dict[str, Any]]:
+        """Every combination of the grid's values ([{}] without a grid), in a fixed order."""
+        return [dict(zip(self.grid, values, strict=True)) for values in itertools.product(*self.grid.values())]
 
 
 class Suite(_Strict):
@@ -119,9 +144,13 @@ class Suite(_Strict):
     path: Path | None = Field(None, exclude=True)
     digest: str = Field("", exclude=True)
 
-    def settings(self, profile: str, arm: str) -> BaseModel:
-        """The workload settings of one (profile, arm): suite < profile overrides < arm params."""
-        merged = {**self.workload.settings, **self.profiles[profile].overrides, **self.arms[arm].params}
+    def settings(self, profile: str, arm: str, index: int = 0) -> BaseModel:
+        """The workload settings of one (profile, arm, run index): suite < profile overrides < the
+        run's grid point (torture profiles) < arm params."""
+        spec = self.profiles[profile]
+        points = spec.grid_points()
+        point = points[index % len(points)]
+        merged = {**self.workload.settings, **spec.overrides, **point, **self.arms[arm].params}
         return WORKLOAD_SETTINGS.get(self.workload.name)(**merged)
 
     def search_space(self, arm: str) -> dict[str, Param]:
@@ -288,20 +317,29 @@ def _settings_problems(data: dict) -> list[str]:
         return [f"workload.name: {error}"]
     base = workload.get("settings") or {}
     profiles = {k: (v or {}).get("overrides") or {} for k, v in (data.get("profiles") or {}).items()}
+    grids = {k: (v or {}).get("grid") or {} for k, v in (data.get("profiles") or {}).items()}
     arms = {k: (v or {}).get("params") or {} for k, v in (data.get("arms") or {}).items()}
     if not all(isinstance(x, dict) for x in [base, *profiles.values(), *arms.values()]):
         return []  # structural errors are reported by the schema
     fields = list(settings_model.model_fields)
     problems: list[str] = _search_space_problems(data, fields, name)
     for profile, overrides in (profiles or {"(none)": {}}).items():
-        for arm, params in (arms or {"(none)": {}}).items():
+        grid = grids.get(profile, {})
+        points = (
+            [dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())]
+            if isinstance(grid, dict) and all(isinstance(v, list) for v in grid.values())
+            else [{}]
+        )
+        for (arm, params), point in itertools.product((arms or {"(none)": {}}).items(), points):
             try:
-                settings_model(**{**base, **overrides, **params})
+                settings_model(**{**base, **overrides, **point, **params})
             except ValidationError as error:
                 for item in error.errors():
                     key = item["loc"][0] if item["loc"] else None
                     if key in params:
                         where = ("arms", arm, "params")
+                    elif key in point:
+                        where = ("profiles", profile, "grid")
                     elif key in overrides:
                         where = ("profiles", profile, "overrides")
                     else:

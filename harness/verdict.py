@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harness.stats import Estimate, seeds_for_decision
+import numpy as np
+
+from harness import stats
+from harness.stats import Estimate, seeds_for_power
 
 
 class Label(StrEnum):
@@ -52,8 +55,9 @@ class Verdict:
 def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: float | None = None) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
-    Interval ends count as inside. ``seeds_needed`` is the number of paired seeds for
-    a CI narrow enough to decide, given only when the verdict is inconclusive. With
+    Interval ends count as inside. ``seeds_needed``, given only when the verdict is
+    inconclusive, is the number of paired seeds with 80% power to detect the claimed
+    effect (or the margin) at the observed paired SD. With
     ``claimed=None`` the claim is "better", of no stated size: ``margin`` is then the
     smallest difference that matters, and a CI inside ±margin means no difference.
     """
@@ -68,7 +72,7 @@ def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: flo
         label = Label.SMALLER if high < claimed else Label.LARGER if low > claimed else Label.REPLICATED
     else:
         label = Label.INCONCLUSIVE if high >= claimed else Label.NOT_REPLICATED
-    needed = seeds_for_decision(paired_sd, claimed) if label is Label.INCONCLUSIVE else None
+    needed = seeds_for_power(paired_sd, claimed) if label is Label.INCONCLUSIVE else None
     return Verdict(label, _MEANING[label], claimed, needed)
 
 
@@ -81,5 +85,36 @@ def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None) -
         label = Label.REPLICATED
     else:
         label = Label.NOT_REPLICATED if -margin < effect.low and effect.high < margin else Label.INCONCLUSIVE
-    needed = seeds_for_decision(paired_sd, margin) if label is Label.INCONCLUSIVE else None
+    needed = seeds_for_power(paired_sd, margin) if label is Label.INCONCLUSIVE else None
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed)
+
+
+def assess(baseline, treatment, claimed: float | None, margin: float | None, *, higher_is_better: bool = True) -> dict:
+    """Every statistic of one paired comparison, oriented so that an improvement is positive.
+
+    The verdict rests on the paired t interval (nominal coverage at these n; the BCa
+    bootstrap interval is shown beside it). ``p`` is the sign-flip permutation test's.
+    """
+    direction = 1 if higher_is_better else -1
+    b, t = direction * np.asarray(baseline, dtype=float), direction * np.asarray(treatment, dtype=float)
+    oriented = stats.paired_differences(t, b)
+    effect = stats.t_ci(oriented)
+    paired_sd = float(np.std(oriented, ddof=1))
+    d_z = stats.cohens_dz(oriented) if np.ptp(oriented) > 0 else None
+    prob = stats.prob_greater(t, b)
+    target = claimed if claimed is not None else margin
+    return {
+        "n_pairs": int(oriented.size),
+        "effect": effect.as_dict(),
+        "effect_bca": stats.bootstrap_ci(oriented, method="BCa").as_dict(),
+        "paired_sd": paired_sd,
+        "p_value": stats.sign_flip_p(oriented),
+        "prob_treatment_better": prob.as_dict(),
+        "outperforming": stats.outperforming(prob),
+        "d_z": d_z.as_dict() if d_z else None,
+        "g_z": stats.hedges_gz(d_z).as_dict() if d_z else None,
+        "equivalence": stats.tost(oriented, margin) if margin else None,
+        "seeds_for_power": stats.seeds_for_power(paired_sd, target) if target else None,
+        "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
+        "verdict": judge(effect, claimed, paired_sd, margin).as_dict(),
+    }

@@ -168,7 +168,8 @@ class Worker:
             _skip(trial, "duplicate (queued twice by two workers at once)")
         variant, arm, index = key
         suite, profile = self.studies.suite, self.studies.profile
-        settings = {**suite.settings(profile, arm).model_dump(mode="json"), **json.loads(trial.user_attrs[PARAMS])}
+        params = json.loads(trial.user_attrs[PARAMS])
+        settings = {**suite.settings(profile, arm, index).model_dump(mode="json"), **params}
         spec = TrialSpec(
             suite.name,
             profile,

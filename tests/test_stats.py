@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from scipy import stats as st
@@ -5,15 +7,26 @@ from scipy import stats as st
 from harness import stats
 
 
-def test_mean_ci_matches_scipy_bca():
+def test_bca_and_percentile_match_scipy():
     values = np.random.default_rng(1).normal(0.9, 0.02, 40)
-    estimate = stats.mean_ci(values, seed=7)
-    reference = st.bootstrap(
-        (values,), np.mean, method="BCa", n_resamples=stats.N_RESAMPLES, rng=np.random.default_rng(7)
-    ).confidence_interval
-    assert estimate.value == pytest.approx(values.mean())
-    assert (estimate.low, estimate.high) == pytest.approx((reference.low, reference.high))
-    assert estimate.n == 40 and estimate.low < estimate.value < estimate.high
+    for method in ("BCa", "percentile"):
+        estimate = stats.bootstrap_ci(values, method=method, seed=7)
+        reference = st.bootstrap(
+            (values,), np.mean, method=method, n_resamples=stats.N_RESAMPLES, rng=np.random.default_rng(7)
+        ).confidence_interval
+        assert estimate.value == pytest.approx(values.mean())
+        assert (estimate.low, estimate.high) == pytest.approx((reference.low, reference.high))
+        assert estimate.n == 40 and estimate.low < estimate.value < estimate.high
+
+
+def test_t_ci_hand_computed_and_equal_to_scipy_paired_t():
+    # mean 3, SD sqrt(2.5), SE sqrt(0.5); t(.975, 4) = 2.7764451 → half-width 1.9632432
+    estimate = stats.t_ci([1, 2, 3, 4, 5])
+    assert (estimate.value, estimate.low, estimate.high) == pytest.approx((3, 1.0367568, 4.9632432))
+    treatment, baseline = np.array([0.91, 0.93, 0.90, 0.95, 0.92]), np.array([0.90, 0.90, 0.91, 0.92, 0.90])
+    paired = stats.mean_ci(stats.paired_differences(treatment, baseline))
+    reference = st.ttest_rel(treatment, baseline).confidence_interval()
+    assert (paired.low, paired.high) == pytest.approx((reference.low, reference.high))
 
 
 def test_mean_ci_of_constant_sample_has_zero_width():
@@ -42,14 +55,76 @@ def test_share_at_least_uses_exact_binomial_interval():
     assert (estimate.low, estimate.high) == pytest.approx((reference.low, reference.high))
 
 
-def test_seeds_for_decision_hand_computed():
-    # target half-width 0.01 with paired SD 0.02: n = 17 gives t(.975, 16) * 0.02 / sqrt(17)
-    # = 2.1199 * 0.004851 = 0.01028 > 0.01; n = 18 gives 2.1098 * 0.004714 = 0.00995.
-    n = stats.seeds_for_decision(0.02, 0.02)
-    assert n == 18
-    half_width = st.t.ppf(0.975, n - 1) * 0.02 / np.sqrt(n)
-    assert half_width <= 0.01
-    assert st.t.ppf(0.975, n - 2) * 0.02 / np.sqrt(n - 1) > 0.01  # one fewer is not enough
+def test_seeds_for_power_matches_published_tables():
+    # G*Power, paired t, two-sided α = .05, power .80: d_z 0.2 → 199, 0.5 → 34, 0.8 → 15 pairs
+    assert [stats.seeds_for_power(1.0, d) for d in (0.2, 0.5, 0.8)] == [199, 34, 15]
+    assert stats.seeds_for_power(0.02, -0.01) == 34  # sign does not matter, only |effect| / SD
+    n = stats.seeds_for_power(0.02, 0.01)
+    assert stats.paired_t_power(n, 0.01, 0.02) >= 0.8 > stats.paired_t_power(n - 1, 0.01, 0.02)
+
+
+def test_paired_t_power_agrees_with_simulation():
+    rng = np.random.default_rng(3)
+    samples = rng.normal(0.5, 1.0, (20000, 20))
+    rejected = np.mean(st.ttest_1samp(samples, 0.0, axis=1).pvalue < 0.05)
+    assert stats.paired_t_power(20, 0.5, 1.0) == pytest.approx(rejected, abs=0.01)
+
+
+def test_sign_flip_p_is_exact_for_small_n():
+    # 8 sign patterns of (1, 2, 3); |mean| ≥ 2 only for all-plus and all-minus → p = 2/8
+    assert stats.sign_flip_p([1.0, 2.0, 3.0]) == pytest.approx(0.25)
+    differences = np.array([0.3, -0.1, 0.5, 0.2, -0.05, 0.4])
+    observed = abs(differences.mean())
+    flips = [abs(np.mean(differences * signs)) for signs in itertools.product((1, -1), repeat=6)]
+    assert stats.sign_flip_p(differences) == pytest.approx(np.mean(np.array(flips) >= observed - 1e-12))
+    assert stats.sign_flip_p([0.0, 0.0]) == 1.0
+
+
+def test_outperforming_follows_bouthillier_thresholds():
+    def estimate(low, high):
+        return stats.Estimate((low + high) / 2, low, high, 20, "x")
+
+    assert stats.outperforming(estimate(0.45, 0.9)) == "not significant"
+    assert stats.outperforming(estimate(0.55, 0.7)) == "significant, not meaningful"
+    assert stats.outperforming(estimate(0.6, 0.9)) == "meaningful"
+
+
+def test_cohens_dz_value_and_exact_interval():
+    estimate = stats.cohens_dz([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert estimate.value == pytest.approx(3 / np.sqrt(2.5))
+    # the interval's ends are where the observed t = d_z·√5 sits at the 97.5th / 2.5th percentile
+    observed = estimate.value * np.sqrt(5)
+    assert st.nct.sf(observed, 4, estimate.low * np.sqrt(5)) == pytest.approx(0.025)
+    assert st.nct.sf(observed, 4, estimate.high * np.sqrt(5)) == pytest.approx(0.975)
+    corrected = stats.hedges_gz(estimate)
+    assert corrected.value == pytest.approx(estimate.value * (1 - 3 / 15))
+
+
+def test_benjamini_hochberg_hand_computed():
+    # sorted 0.005, 0.01, 0.03, 0.04 (m = 4): p·m/rank = 0.02, 0.02, 0.04, 0.04 (then running minimum)
+    assert stats.benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert stats.benjamini_hochberg([]) == []
+
+
+def test_tost_equals_two_one_sided_t_tests():
+    differences = np.array([0.1, 0.2, -0.1, 0.15, 0.05])
+    mean, se = differences.mean(), differences.std(ddof=1) / np.sqrt(5)
+    for margin in (1.0, 0.05):
+        expected = max(st.t.sf((mean + margin) / se, 4), st.t.cdf((mean - margin) / se, 4))
+        result = stats.tost(differences, margin)
+        assert result["p"] == pytest.approx(expected)
+        assert result["equivalent"] == (expected < 0.05)
+    assert stats.tost(differences, 1.0)["equivalent"] and not stats.tost(differences, 0.05)["equivalent"]
+    with pytest.raises(ValueError, match="margin"):
+        stats.tost(differences, 0)
+
+
+def test_prob_best_of_k_reaches_counts_subsets():
+    values = [0.0, 1.0, 2.0, 3.0, 0.5]
+    probabilities = stats.prob_best_of_k_reaches(values, 2.5)
+    for k in range(1, 6):
+        subsets = list(itertools.combinations(values, k))
+        assert probabilities[k - 1] == pytest.approx(np.mean([max(s) >= 2.5 for s in subsets]))
 
 
 def test_paired_differences_rejects_misaligned_or_non_finite():
@@ -60,8 +135,6 @@ def test_paired_differences_rejects_misaligned_or_non_finite():
 
 
 def test_expected_max_curve_is_the_mean_best_of_k_subsets():
-    import itertools
-
     from harness.stats import expected_max_curve
 
     scores = [0.3, 0.1, 0.7, 0.5, 0.2, 0.45]

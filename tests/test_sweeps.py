@@ -100,6 +100,36 @@ def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
     report = (synthetic / "reports" / "synthetic" / "smoke" / "report.md").read_text()
     assert "**4 Optuna trials per arm**" in report and "Tuned effect next to the untuned one" in report
     assert (synthetic / "reports" / "synthetic" / "smoke" / "budget.png").is_file()
+    configs = results["torture_configs"]  # best of m treatment sweep settings, scored on the claim's metric
+    assert (
+        configs["n"] == tuning["arms"]["treatment"]["n_complete"]
+        and len(configs["prob_reaches_claimed"]) == configs["n"]
+    )
+    assert (
+        "## The torture meter" in report and (synthetic / "reports" / "synthetic" / "smoke" / "torture.png").is_file()
+    )
+
+
+def test_grid_profile_runs_every_point_on_paired_seeds(synthetic):
+    """Torture mode: run i uses grid point i mod 3, the same in both arms; the report groups by point."""
+    assert main(["campaign", "synthetic", "--profile", "grid"]) == 0
+    tracker = Tracker(f"sqlite:///{synthetic / 'runs' / 'mlflow.db'}")
+    runs = tracker.client.search_runs([tracker.experiment("synthetic")], "tags.`harness.kind` = 'trial'")
+    assert len(runs) == 12
+    for run in runs:
+        index = int(run.data.tags["harness.seed_index"])
+        assert float(run.data.params["mean"]) == [0.7, 0.8, 0.9][index % 3]
+    results = json.loads((synthetic / "reports" / "synthetic" / "grid" / "results.json").read_text())
+    grid = results["grid"]
+    assert (grid["n_points"], grid["n_runs"]) == (3, 6)
+    assert sorted(p["point"]["mean"] for p in grid["per_point"]) == [0.7, 0.8, 0.9]
+    assert all(p["effect"]["n"] == 2 for p in grid["per_point"])
+    effects = [row["treatment"] - row["baseline"] for row in results["comparison"]["per_seed"]]
+    assert grid["quantiles"]["max"] == pytest.approx(max(effects)) == pytest.approx(grid["best_run"]["effect"])
+    assert (
+        "## The author's search, run in full"
+        in (synthetic / "reports" / "synthetic" / "grid" / "report.md").read_text()
+    )
 
 
 def test_two_local_workers_share_sqlite_and_meet_budgets_exactly(synthetic):

@@ -48,7 +48,7 @@ def test_analysis_counts_diverged_runs_and_lists_failed_ones():
     records[1] = _record("transfer", 0, DIVERGED, 0.5)
     records.append(_record("scratch", 6, FAILED, math.nan))
     records[-1].reason = "RuntimeError: out of memory"
-    results = analyse(SUITE, "quick", records, {"scratch": "h", "transfer": "h"})
+    results = analyse(SUITE, "quick", records, lambda arm, index: "h")
     transfer, scratch = results["arms"]["transfer"], results["arms"]["scratch"]
     assert (transfer["n_ok"], transfer["n_diverged"], transfer["metric"]["n"]) == (5, 1, 6)
     assert (scratch["n_failed"], scratch["failures"], scratch["metric"]["n"]) == (1, ["RuntimeError: out of memory"], 6)
@@ -62,7 +62,7 @@ def test_analysis_refuses_runs_of_other_settings():
     from harness.report.analysis import NoResults
 
     with pytest.raises(NoResults, match="current settings"):
-        analyse(SUITE, "quick", [_record("scratch", 0, OK, 0.9)], {"scratch": "other", "transfer": "other"})
+        analyse(SUITE, "quick", [_record("scratch", 0, OK, 0.9)], lambda arm, index: "other")
 
 
 def test_analysis_judges_every_comparison_under_every_protocol():
@@ -84,7 +84,7 @@ def test_analysis_judges_every_comparison_under_every_protocol():
         for i in range(6)
         for arm in suite.arms
     ]
-    results = analyse(suite, "quick", records, dict.fromkeys(suite.arms, "h"))
+    results = analyse(suite, "quick", records, lambda arm, index: "h")
     found = {(c["treatment"], c["baseline"], c["protocol"]): c for c in results["comparisons"]}
     assert len(found) == 6
     headline = results["comparison"]

@@ -65,3 +65,38 @@ def test_direction_only_claims(low, high, label):
 def test_direction_only_claim_needs_a_margin():
     with pytest.raises(ValueError, match="margin"):
         judge(Estimate(0, -1, 1, 3, "x"), None, 0.01)
+
+
+def test_assess_golden_result_set():
+    """A fixed 10-seed result set: every statistic against a literal expected number."""
+    from harness.verdict import assess
+
+    baseline = [0.912, 0.905, 0.921, 0.899, 0.915, 0.908, 0.917, 0.903, 0.910, 0.914]
+    treatment = [0.925, 0.911, 0.919, 0.915, 0.930, 0.912, 0.922, 0.916, 0.913, 0.929]
+    result = assess(baseline, treatment, claimed=0.02, margin=0.005)
+    # differences: .013 .006 -.002 .016 .015 .004 .005 .013 .003 .015 → mean .0088, SD .0063210
+    assert result["n_pairs"] == 10
+    assert result["effect"]["value"] == pytest.approx(0.0088)
+    assert result["paired_sd"] == pytest.approx(0.00632104)
+    assert (result["effect"]["low"], result["effect"]["high"]) == pytest.approx((0.0042782, 0.0133218), abs=1e-7)
+    assert result["p_value"] == pytest.approx(4 / 1024)  # exact: 4 of the 2^10 sign patterns are as extreme
+    assert result["prob_treatment_better"]["value"] == pytest.approx(0.9)  # 9 of 10 seeds improve
+    assert result["outperforming"] == "meaningful"
+    assert result["d_z"]["value"] == pytest.approx(1.3921758)
+    assert (result["d_z"]["low"], result["d_z"]["high"]) == pytest.approx((0.488097, 2.259879), abs=1e-5)
+    assert result["g_z"]["value"] == pytest.approx(1.3921758 * (1 - 3 / 35))
+    assert result["equivalence"]["equivalent"] is False
+    assert result["equivalence"]["p"] == pytest.approx(0.955132, abs=1e-6)
+    assert result["seeds_for_power"] == 4
+    assert result["share_at_least_claimed"]["value"] == 0.0
+    assert result["verdict"]["label"] == "smaller than claimed"
+
+
+def test_assess_orients_lower_is_better_metrics():
+    from harness.verdict import assess
+
+    loss_before, loss_after = [1.0, 1.2, 0.9, 1.1], [0.8, 1.0, 0.85, 0.9]
+    result = assess(loss_before, loss_after, claimed=0.1, margin=None, higher_is_better=False)
+    assert result["effect"]["value"] == pytest.approx(0.1625)
+    assert result["prob_treatment_better"]["value"] == 1.0
+    assert result["equivalence"] is None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from harness.console import Console
-from harness.report.analysis import analyse, tuning_summary
-from harness.report.figures import budget_plot, curves_plot, effects_plot, paired_plot
+from harness.report.analysis import analyse, sweep_torture, tuning_summary
+from harness.report.figures import budget_plot, curves_plot, effects_plot, paired_plot, torture_plot
 from harness.report.markdown import Formatter, render
 from harness.suites import Suite
 
@@ -25,14 +27,18 @@ def write_report(
     experiment = tracker.experiment(suite.name)
     key = campaign_key(suite, profile, root_seed)
     records = tracker.trial_records(experiment, key)
-    tuning = tuning_summary(suite, profile, tracker.trial_records(experiment, key, False, kind=KIND_SWEEP))
+    sweeps = tracker.trial_records(experiment, key, False, kind=KIND_SWEEP)
+    tuning = tuning_summary(suite, profile, sweeps)
 
-    def hashes(variant: str) -> dict[str, str]:
+    def hashes(variant: str) -> Callable[[str, int], str]:
+        """The settings hash a current trial of (arm, run index) must carry."""
         tuned = {arm: (tuning["arms"][arm]["best_params"] or {}) if variant == TUNED else {} for arm in suite.arms}
-        return {
-            arm: settings_hash({**suite.settings(profile, arm).model_dump(mode="json"), **tuned[arm]})
-            for arm in suite.arms
-        }
+
+        @cache
+        def expected(arm: str, index: int) -> str:
+            return settings_hash({**suite.settings(profile, arm, index).model_dump(mode="json"), **tuned[arm]})
+
+        return expected
 
     def of(variant: str) -> list:
         return [r for r in records if r.tags.get("variant", UNTUNED) == variant]
@@ -40,6 +46,7 @@ def write_report(
     main = TUNED if tuning["tuned"] else UNTUNED
     results = analyse(suite, profile, of(main), hashes(main))
     results["tuning"] = tuning
+    results["torture_configs"] = sweep_torture(suite, sweeps, results) if tuning["tuned"] else None
     results["variant"] = main
     if main == TUNED:
         for arm, settings in results["settings"].items():
@@ -61,6 +68,14 @@ def write_report(
     if budget_plot(results, out / "budget.png"):
         figures.append(
             ("budget.png", "Expected best validation score after k tuning trials per arm, with 95% bootstrap bands")
+        )
+    if torture_plot(results, out / "torture.png", Formatter(suite.claim.metric).scale):
+        figures.append(
+            (
+                "torture.png",
+                "The torture meter: what keeping the best of a search of size k reports, "
+                "and how often it reaches the claim",
+            )
         )
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 from scipy import stats as st
 
 from harness import stats
+from harness.report.torture import config_search, search_curve
 from harness.studies import PRUNED_AT
 from harness.suites import Comparison, Protocol, Suite
 from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
-from harness.verdict import judge
+from harness.verdict import assess
 
 SCHEMA_VERSION = 2
 CURVE_KEYS = ("val_accuracy", "epoch_test_accuracy", "loss", "pretrain_val_accuracy")
@@ -85,6 +87,66 @@ def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dic
     }
 
 
+def sweep_torture(suite: Suite, sweeps: list[TrialRecord], results: dict) -> dict | None:
+    """The best of m of the treatment's sweep configurations, judged on the claim's (test) metric,
+    against the baseline's confirmed mean — the search an author tuning only their own method makes."""
+    claim, headline = suite.claim, results["comparison"]
+    baseline = results["arms"][claim.baseline.arm]["metric"]
+    if not headline or not baseline:
+        return None
+    scores = [
+        r.metrics[claim.metric]
+        for r in sorted(sweeps, key=lambda r: r.seed_index)
+        if r.arm == claim.treatment.arm and f"info.{PRUNED_AT}" not in r.tags and _score(r, claim.metric) is not None
+    ]
+    curve = config_search(scores, baseline["value"], headline["claimed_effect"], claim.direction)
+    return curve and curve | {"arm": claim.treatment.arm, "baseline_mean": baseline["value"]}
+
+
+def grid_summary(suite: Suite, profile: str, comparison: dict | None) -> dict | None:
+    """Torture profiles: the headline effect per grid point, their spread, and the best one found."""
+    points = suite.profiles[profile].grid_points()
+    if len(points) < 2 or not comparison:
+        return None
+    direction = suite.claim.direction
+    base, treat = comparison["baseline"], comparison["treatment"]
+    runs = [(row["seed_index"], direction * (row[treat] - row[base])) for row in comparison["per_seed"]]
+    groups: dict[int, list[float]] = defaultdict(list)
+    for index, effect in runs:
+        groups[index % len(points)].append(effect)
+    per_point = [
+        {
+            "point": points[g],
+            "effect": (
+                stats.t_ci(values)
+                if len(values) > 1
+                else stats.Estimate(values[0], values[0], values[0], 1, "single run")
+            ).as_dict(),
+        }
+        for g, values in groups.items()
+    ]
+    per_point.sort(key=lambda p: -p["effect"]["value"])
+    effects = np.array([e for _, e in runs])
+    best_index, best_effect = max(runs, key=lambda run: run[1])
+    claimed = comparison["claimed_effect"]
+    return {
+        "settings": list(suite.profiles[profile].grid),
+        "n_points": len(points),
+        "n_runs": len(runs),
+        "per_point": per_point,
+        "quantiles": dict(
+            zip(
+                ("min", "p10", "median", "p90", "max"),
+                np.percentile(effects, [0, 10, 50, 90, 100]).tolist(),
+                strict=True,
+            )
+        ),
+        "best_run": {"point": points[best_index % len(points)], "seed_index": best_index, "effect": best_effect},
+        "share_reaching_claim": stats.share_at_least(effects, claimed).as_dict() if claimed else None,
+        "share_negative": stats.share_at_least(-effects, np.nextafter(0.0, 1.0)).as_dict(),
+    }
+
+
 class NoResults(LookupError):
     """No finished trials match the suite's current definition."""
 
@@ -121,10 +183,9 @@ def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, 
         return None
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
-    oriented = direction * stats.paired_differences(t, b)
-    effect = stats.mean_ci(oriented)
-    paired_sd = float(np.std(oriented, ddof=1))
     claimed = suite.claimed_effect(comparison)
+    assessed = assess(b, t, claimed, comparison.margin, higher_is_better=direction == 1)
+    oriented = direction * (t - b)
     best = int(np.argmax(oriented))
     return {
         "baseline": base,
@@ -132,15 +193,11 @@ def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, 
         "protocol": protocol,
         "metric": metric,
         "why": comparison.why,
-        "n_pairs": len(seeds),
         "claimed_effect": claimed,
         "margin": comparison.margin,
-        "effect": effect.as_dict(),
-        "paired_sd": paired_sd,
-        "prob_treatment_better": stats.prob_greater(direction * t, direction * b).as_dict(),
-        "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
+        **assessed,
         "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
-        "verdict": judge(effect, claimed, paired_sd, comparison.margin).as_dict(),
+        "torture": search_curve(oriented, claimed),
         "per_seed": [
             {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv)}
             for i, bv, tv in zip(seeds, b, t, strict=True)
@@ -162,11 +219,11 @@ def _test_selection_inflation(runs: dict[int, TrialRecord], protocols: dict[str,
     return stats.mean_ci(gaps).as_dict() if gaps else None
 
 
-def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict[str, str]) -> dict:
+def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Callable[[str, int], str]) -> dict:
     """Summaries per arm, every comparison under every protocol with its verdict, learning curves."""
     claim, metric = suite.claim, suite.claim.metric
     protocols = suite.all_protocols()
-    current = [r for r in records if hashes.get(r.arm) == r.params_hash]
+    current = [r for r in records if r.arm in suite.arms and expected(r.arm, r.seed_index) == r.params_hash]
     if not current:
         raise NoResults(
             f"no finished trials of suite '{suite.name}', profile '{profile}' match the suite file's "
@@ -208,6 +265,10 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
         for name, protocol in protocols.items()
         if (found := _compare(suite, by_arm, comparison, name, protocol.metric))
     ]
+    for comparison, adjusted in zip(
+        comparisons, stats.benjamini_hochberg([c["p_value"] for c in comparisons]), strict=True
+    ):
+        comparison["p_adjusted"] = adjusted
     headline = next(
         (
             c
@@ -217,6 +278,7 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
         None,
     )
 
+    grid = grid_summary(suite, profile, headline)
     provenance: dict[str, list[str]] = defaultdict(list)
     for record in current:
         for key in PROVENANCE_KEYS:
@@ -237,10 +299,12 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], hashes: dict
         "claim": claim.model_dump(mode="json") | {"claimed_effect": claim.claimed_effect},
         "settings": {arm: suite.settings(profile, arm).model_dump(mode="json") for arm in suite.arms},
         "root_seed": next(iter(r.tags.get("root_seed") for r in current), None),
+        "seeds": {str(i): seed for i, seed in sorted({(r.seed_index, r.seed) for r in current})},
         "protocols": {name: p.model_dump(mode="json") for name, p in protocols.items()},
         "arms": arms,
         "comparison": headline,
         "comparisons": comparisons,
+        "grid": grid,
         "provenance": dict(provenance),
         "total_wall_time_s": float(sum(r.wall_time_s for r in current)),
     }

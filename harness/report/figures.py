@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CURVE_TITLES = {
@@ -135,6 +136,46 @@ def budget_plot(results: dict, path: Path) -> bool:
     ax.set_ylabel(f"expected best {results['tuning']['objective']}")
     ax.set_title("tuning budget: expected best of k trials (Tang et al. 2020)")
     ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def torture_plot(results: dict, path: Path, scale: float) -> bool:
+    """Left: expected best effect of a search of size k, with bands; right: chance it reaches the claim."""
+    headline = results["comparison"]
+    if not headline:
+        return False
+    curves = [
+        (f"best of k seeds ({c['protocol']})", c["torture"])
+        for c in results["comparisons"]
+        if (c["baseline"], c["treatment"]) == (headline["baseline"], headline["treatment"]) and c["torture"]
+    ]
+    if results.get("torture_configs"):
+        curves.append(("best of k sweep settings (on test)", results["torture_configs"]))
+    if not curves:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for colour, (label, curve) in zip(COLOURS, curves, strict=False):
+        left.plot(curve["k"], [m * scale for m in curve["mean"]], color=colour, label=f"{label}, n={curve['n']}")
+        left.fill_between(
+            curve["k"], [v * scale for v in curve["low"]], [v * scale for v in curve["high"]], color=colour, alpha=0.2
+        )
+        right.plot(curve["k"], curve["prob_reaches_claimed"], color=colour, label=label)
+    claimed = headline["claimed_effect"] * scale
+    left.axhline(claimed, color="black", ls="--", lw=1, label="claimed effect")
+    left.axhline(0, color="0.5", lw=0.8)
+    left.set_xlabel("search size k")
+    left.set_ylabel("reported effect" + (" (points)" if scale == 100 else ""))
+    left.set_title("expected best effect of a search (95% band)")
+    left.legend(fontsize=7, frameon=False)
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_ylim(-0.02, 1.02)
+    right.set_xlabel("search size k")
+    right.set_ylabel("P(best ≥ claimed)")
+    right.set_title("chance a search finds the claimed effect")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

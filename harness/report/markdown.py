@@ -38,30 +38,75 @@ def _claimed(comparison: dict, fmt: Formatter) -> str:
     return f"better (no size; ±{fmt.delta(comparison['margin']).lstrip('+')} = no difference)"
 
 
+def _p(value: float) -> str:
+    return f"{value:.2g}" if value >= 0.001 else "< 0.001"
+
+
+def _d(estimate: dict | None) -> str:
+    return "—" if estimate is None else f"{estimate['value']:.2f} ({estimate['low']:.2f} to {estimate['high']:.2f})"
+
+
 def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
-    """Every comparison under every protocol, when there is more than one."""
+    """Every comparison under every protocol with every statistic of its verdict."""
     rows = results["comparisons"]
-    if len(rows) < 2:
+    if not rows:
         return []
     lines = [
         "## Every comparison, every protocol",
         "",
-        _row("comparison", "protocol", "effect (95% CI, BCa)", "claimed", "P(treatment better) (95% CI)", "verdict"),
-        _row("---", "---", "---", "---", "---", "---"),
+        _row(
+            "comparison",
+            "protocol",
+            "effect (95% CI, paired t; n)",
+            "BCa bootstrap 95% CI",
+            "claimed",
+            "P(treatment better) (95% CI)",
+            "d_z (95% CI)",
+            "p (sign-flip)",
+            "p adjusted (BH)",
+            "seeds for 80% power",
+            "verdict",
+        ),
+        _row(*["---"] * 11),
     ]
     for c in rows:
         needed = f" — ~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
+        bca = c["effect_bca"]
         lines.append(
             _row(
                 f"`{c['treatment']}` − `{c['baseline']}`",
                 c["protocol"],
                 fmt.ci(c["effect"], delta=True),
+                f"{fmt.delta(bca['low'])} to {fmt.delta(bca['high'])}",
                 _claimed(c, fmt),
-                _share(c["prob_treatment_better"]),
+                f"{_share(c['prob_treatment_better'])}: {c['outperforming']}",
+                _d(c["d_z"]),
+                _p(c["p_value"]),
+                _p(c["p_adjusted"]),
+                c["seeds_for_power"] or "—",
                 f"**{c['verdict']['label']}**{needed}",
             )
         )
-    lines.append("")
+    lines += [
+        "",
+        "- *effect*: mean paired difference, oriented so that the claimed direction is positive. The verdict "
+        "reads its paired t interval (nominal coverage at these seed counts; see `reports/calibration.md`).",
+        "- *P(treatment better)*: share of seeds where the treatment wins (ties ½), percentile bootstrap CI; "
+        "*significant* when the CI's lower end exceeds 50%, *meaningful* when its upper end also exceeds "
+        "γ = 75% (Bouthillier et al. 2021).",
+        "- *d_z*: mean over SD of the paired differences (exact noncentral-t CI). *p*: paired sign-flip "
+        f"permutation test; *adjusted*: Benjamini–Hochberg over the {len(rows)} comparisons of this report.",
+        "- *seeds for 80% power*: paired seeds for an 80% chance that the CI excludes 0 if the true effect "
+        "is the claimed one (or the margin, for direction-only claims), at the observed paired SD.",
+    ]
+    for c in rows:
+        if c["equivalence"]:
+            e = c["equivalence"]
+            lines.append(
+                f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: no difference "
+                f"beyond ±{fmt.delta(e['margin']).lstrip('+')} is {'shown' if e['equivalent'] else 'not shown'} "
+                f"(p = {_p(e['p'])}, n = {e['n']})."
+            )
     for name, protocol in results["protocols"].items():
         flag = " **Selects on the test set.**" if protocol["selects_on_test"] else ""
         lines.append(f"- *{name}* (`{protocol['metric']}`): {protocol['description']}.{flag}")
@@ -71,6 +116,55 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         for c in dict(((c["baseline"], c["treatment"]), c) for c in whys).values()
     ]
     lines.append("")
+    return lines
+
+
+def _torture(results: dict, fmt: Formatter) -> list[str]:
+    """What a search over seeds, test-set epochs or configurations would have reported."""
+    headline = results["comparison"]
+    if not headline:
+        return []
+    claimed = headline["claimed_effect"]
+    curves = [
+        (f"best of k seeds, {c['protocol']}", c["torture"])
+        for c in results["comparisons"]
+        if (c["baseline"], c["treatment"]) == (headline["baseline"], headline["treatment"]) and c["torture"]
+    ]
+    if results.get("torture_configs"):
+        curves.append(
+            (f"best of m `{results['torture_configs']['arm']}` sweep settings, on test", results["torture_configs"])
+        )
+    if not curves:
+        return []
+    lines = [
+        "## The torture meter",
+        "",
+        f"From the runs above: the effect of `{headline['treatment']}` over `{headline['baseline']}` that a "
+        "researcher would report after keeping the best of a search of size k (expected value, Tang et al. "
+        "unbiased estimator, 95% bootstrap band), and the chance that such a search finds the claimed "
+        f"{fmt.delta(claimed)} by luck.",
+        "",
+        _row("search", "k = 1", "k = n (all)", "P(best of all n reaches the claim)", "smallest k expected to reach it"),
+        _row("---", "---", "---", "---", "---"),
+    ]
+    for name, curve in curves:
+        first, last = 0, len(curve["k"]) - 1
+        lines.append(
+            _row(
+                name,
+                f"{fmt.delta(curve['mean'][first])} ({fmt.delta(curve['low'][first])} to "
+                f"{fmt.delta(curve['high'][first])})",
+                f"{fmt.delta(curve['mean'][last])} (n = {curve['n']})",
+                f"{curve['prob_reaches_claimed'][last]:.0%}",
+                curve["k_expected_to_reach_claimed"] or f"not within {curve['n']}",
+            )
+        )
+    lines += [
+        "",
+        "A claimed effect that a search of modest size reaches by luck is what such a search produces, "
+        "whether or not the method helps.",
+        "",
+    ]
     return lines
 
 
@@ -103,6 +197,36 @@ def _space(spec: dict) -> str:
     kind = "integers" if spec.get("integer") else "log-uniform" if spec.get("log") else "uniform"
     step = f", step {spec['step']:g}" if spec.get("step") else ""
     return f"{kind} [{spec['low']:g}, {spec['high']:g}]{step}"
+
+
+def _grid(results: dict, fmt: Formatter) -> list[str]:
+    """Torture profiles: the effect over the author's whole search, point by point."""
+    grid = results.get("grid")
+    if not grid:
+        return []
+    q, best = grid["quantiles"], grid["best_run"]
+    shown = ", ".join(grid["settings"])
+
+    def point(p: dict) -> str:
+        return ", ".join(f"{k}={v}" for k, v in p.items())
+
+    lines = [
+        "## The author's search, run in full",
+        "",
+        f"Every combination of {shown} ({grid['n_points']}), {grid['n_runs'] // grid['n_points']} seeds each: "
+        f"{grid['n_runs']} paired runs. Per-run effects range from {fmt.delta(q['min'])} to {fmt.delta(q['max'])} "
+        f"(10th percentile {fmt.delta(q['p10'])}, median {fmt.delta(q['median'])}, 90th {fmt.delta(q['p90'])}); "
+        f"{_share(grid['share_negative'])} of runs go the wrong way"
+        + (f", {_share(grid['share_reaching_claim'])} reach the claimed effect" if grid["share_reaching_claim"] else "")
+        + f". The best run found: **{fmt.delta(best['effect'])}** ({point(best['point'])}, seed index "
+        f"{best['seed_index']}) — what a search of this size lets an author report.",
+        "",
+        _row(shown, "mean effect (95% CI, t; n seeds)"),
+        _row("---", "---"),
+    ]
+    lines += [_row(point(p["point"]), fmt.ci(p["effect"], delta=True)) for p in grid["per_point"]]
+    lines.append("")
+    return lines
 
 
 def _tuning(results: dict, fmt: Formatter) -> list[str]:
@@ -194,19 +318,21 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             f"## Verdict: **{verdict['label']}**",
             "",
             f"Measured effect of `{comparison['treatment']}` over `{comparison['baseline']}` on "
-            f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds; "
+            f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds (paired t); "
             f"claimed: {fmt.delta(comparison['claimed_effect'])}. The verdict is *{verdict['label']}* "
             f"because {verdict['meaning']}.",
         ]
         if verdict["seeds_needed"]:
             lines.append(
-                f" About **{verdict['seeds_needed']} paired seeds** would give a CI narrow enough to "
-                "decide (half-width below half the claimed effect, at the observed paired SD)."
+                f" About **{verdict['seeds_needed']} paired seeds** would give 80% power to detect the "
+                "claimed effect at the observed paired SD."
             )
         lines.append("")
     else:
         lines += ["## Verdict: none yet", "", "Fewer than 2 seeds have finished in both arms.", ""]
     lines += _verdict_table(results, fmt)
+    lines += _torture(results, fmt)
+    lines += _grid(results, fmt)
     lines += _tuning(results, fmt)
     lines += [
         "## The claim",
@@ -229,7 +355,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             "ok",
             "diverged",
             "failed",
-            f"mean {claim['metric_label']} (95% CI, BCa bootstrap)",
+            f"mean {claim['metric_label']} (95% CI, t)",
             "mean wall time",
         ),
         _row("---", "---:", "---:", "---:", "---:", "---", "---:"),
@@ -254,11 +380,19 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         protocol = f", protocol *{comparison['protocol']}*" if len(results["protocols"]) > 1 else ""
         lines += [f"## Paired comparison (the claim{protocol})", "", _row("quantity", "value"), _row("---", "---")]
         lines += [
-            _row(f"mean difference `{treat}` − `{base}` (BCa bootstrap)", fmt.ci(comparison["effect"], delta=True)),
+            _row(f"mean difference `{treat}` − `{base}` (paired t)", fmt.ci(comparison["effect"], delta=True)),
+            _row("the same, BCa bootstrap", fmt.ci(comparison["effect_bca"], delta=True)),
             _row("SD of the paired differences", fmt.delta(comparison["paired_sd"]).lstrip("+")),
             _row(
                 f"P(`{treat}` better than `{base}`) over seeds (ties ½; percentile bootstrap)",
-                _share(comparison["prob_treatment_better"]),
+                f"{_share(comparison['prob_treatment_better'])}: {comparison['outperforming']}",
+            ),
+            _row(
+                "standardized effect d_z (Hedges-corrected g_z)", f"{_d(comparison['d_z'])} ({_d(comparison['g_z'])})"
+            ),
+            _row(
+                "p, paired sign-flip permutation test (BH-adjusted)",
+                f"{_p(comparison['p_value'])} ({_p(comparison['p_adjusted'])})",
             ),
             _row(
                 f"seeds whose own difference reaches the claimed {claimed} (Clopper–Pearson)",
@@ -290,6 +424,9 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         "",
         "| item | value |",
         "| --- | --- |",
+        f"| seeds | root {results['root_seed']}; confirmation seeds by index: "
+        + ", ".join(f"{i}: {seed}" for i, seed in results["seeds"].items())
+        + " |",
     ]
     for key, values in results["provenance"].items():
         lines.append(f"| {key} | {'; '.join(values)} |")

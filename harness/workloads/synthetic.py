@@ -21,7 +21,8 @@ def run(settings: SyntheticSettings, seed: int, callbacks: list | None = None) -
     truth = settings.mean + settings.effect
     truth -= settings.penalty_per_decade * abs(math.log10(settings.learning_rate / settings.best_learning_rate))
     shared = np.random.default_rng(derive(seed, "synthetic")).standard_normal(2)  # the same for every arm
-    own = np.random.default_rng(derive(seed, "synthetic", repr(settings.effect))).standard_normal(2)
+    arm = (repr(settings.effect), settings.noise_key) if settings.noise_key else (repr(settings.effect),)
+    own = np.random.default_rng(derive(seed, "synthetic", *arm)).standard_normal(2)
     test, valid = (float(truth + settings.sd * (a + b) / np.sqrt(2)) for a, b in zip(shared, own, strict=True))
     model = SimpleNamespace(stop_training=False)
     history: dict[str, list[float]] = {"val_accuracy": []}

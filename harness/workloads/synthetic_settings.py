@@ -25,6 +25,7 @@ class SyntheticSettings(BaseModel):
     best_learning_rate: PositiveFloat = 0.01
     penalty_per_decade: float = Field(0.02, ge=0)
     epochs: PositiveInt = 3
+    noise_key: str = Field("", description="arms with equal settings draw the same noise unless their keys differ")
     delay_s: float = Field(0.0, ge=0, description="seconds per epoch (to test kills mid-trial)")
 
     def data_arguments(self) -> dict:

@@ -1,0 +1,206 @@
+"""Calibration: the report's statistics on synthetic suites whose truth is known.
+
+Scores come from the ``synthetic`` workload (arms drawn from known normal distributions,
+half of the noise shared by the arms of a seed, as in real paired runs); each repetition is
+judged by ``verdict.assess``, the function every report uses. The campaign plumbing
+(Optuna, MLflow) is left out of the loop: it moves numbers, it does not change them, and
+its own tests cover it. ``python -m harness.calibration`` (``nox -s calibrate``) writes
+``reports/calibration.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from harness import stats
+from harness.console import Console
+from harness.seeds import confirmation_seed
+from harness.verdict import Label, assess
+from harness.workloads.synthetic import run
+from harness.workloads.synthetic_settings import SyntheticSettings
+
+SD = 0.01  # SD of the paired differences (1 accuracy point)
+CLAIMED = 0.02  # the A/A suite's claimed effect: +2 points
+KNOWN_EFFECT = 0.01  # the coverage suite's true effect
+POWER_EFFECT = 0.005  # the power suite: true effect = claimed effect = half the paired SD (d_z 0.5)
+PILOT_SEEDS = 10
+EFFECT_LABELS = {Label.REPLICATED, Label.LARGER, Label.SMALLER, Label.CONTRADICTED}
+
+
+def draw(effect: float, n_seeds: int, root: int) -> tuple[np.ndarray, np.ndarray]:
+    """Paired scores of a baseline (effect 0) and a treatment (``effect``) on ``n_seeds`` seeds."""
+    seeds = [confirmation_seed(root, i) for i in range(n_seeds)]
+    arms = [SyntheticSettings(mean=0.8, sd=SD, effect=e, noise_key=key) for e, key in ((0.0, "A"), (effect, "B"))]
+    baseline, treatment = (np.array([run(arm, s).metrics["test_accuracy"] for s in seeds]) for arm in arms)
+    return baseline, treatment
+
+
+def _rate(hits: int, total: int) -> dict:
+    estimate = stats.share_at_least([1.0] * hits + [0.0] * (total - hits), 0.5)
+    return {"hits": hits, "n": total, "rate": estimate.value, "low": estimate.low, "high": estimate.high}
+
+
+def null_suite(repetitions: int, n_seeds: int) -> dict:
+    """A/A: no true effect, a claimed +2 points. How often does a report assert an effect?"""
+    labels: Counter[str] = Counter()
+    significant = p_below = 0
+    for r in range(repetitions):
+        result = assess(*draw(0.0, n_seeds, root=1_000_000 + r), CLAIMED, None)
+        labels[result["verdict"]["label"]] += 1
+        significant += result["outperforming"] != "not significant"
+        p_below += result["p_value"] < 0.05
+    asserting = sum(labels[str(label)] for label in EFFECT_LABELS)
+    return {
+        "n_seeds": n_seeds,
+        "labels": dict(labels),
+        "replicated_or_contradicted": _rate(labels[Label.REPLICATED] + labels[Label.CONTRADICTED], repetitions),
+        "any_effect_asserted": _rate(asserting, repetitions),
+        "p_below_0.05": _rate(p_below, repetitions),
+        "prob_better_significant": _rate(significant, repetitions),
+    }
+
+
+def coverage_suite(repetitions: int, n_seeds: int) -> dict:
+    """A known +1 point effect: how often each 95% interval of the mean difference contains it."""
+    hits: Counter[str] = Counter()
+    for r in range(repetitions):
+        baseline, treatment = draw(KNOWN_EFFECT, n_seeds, root=2_000_000 + r)
+        result = assess(baseline, treatment, KNOWN_EFFECT, None)
+        percentile = stats.bootstrap_ci(treatment - baseline, method="percentile")
+        for name, interval in (("t", result["effect"]), ("BCa", result["effect_bca"]), ("percentile", percentile)):
+            interval = interval if isinstance(interval, dict) else interval.as_dict()
+            hits[name] += interval["low"] <= KNOWN_EFFECT <= interval["high"]
+    return {
+        "n_seeds": n_seeds,
+        "coverage": {name: _rate(hits[name], repetitions) for name in ("t", "BCa", "percentile")},
+    }
+
+
+def power_suite(repetitions: int) -> dict:
+    """Follow the seeds-needed advice: does a campaign of that size detect the true (= claimed) effect 80% of the time?
+
+    *oracle*: seeds computed from the true paired SD; *pilot*: from the SD a
+    ``PILOT_SEEDS``-seed campaign observed, as a report's "seeds needed" is.
+    """
+    oracle_n = stats.seeds_for_power(SD, POWER_EFFECT)
+    detected = {"oracle": 0, "pilot": 0}
+    pilot_sizes = []
+    for r in range(repetitions):
+        pilot = assess(*draw(POWER_EFFECT, PILOT_SEEDS, root=3_000_000 + r), POWER_EFFECT, None)
+        pilot_n = stats.seeds_for_power(pilot["paired_sd"], POWER_EFFECT)
+        pilot_sizes.append(pilot_n)
+        for name, n in (("oracle", oracle_n), ("pilot", pilot_n)):
+            followed = assess(*draw(POWER_EFFECT, n, root=4_000_000 + r), POWER_EFFECT, None)
+            detected[name] += followed["verdict"]["label"] in {Label.REPLICATED, Label.LARGER, Label.SMALLER}
+    return {
+        "oracle_seeds": oracle_n,
+        "pilot_seeds": PILOT_SEEDS,
+        "pilot_advice": {
+            "median": float(np.median(pilot_sizes)),
+            "p10": float(np.percentile(pilot_sizes, 10)),
+            "p90": float(np.percentile(pilot_sizes, 90)),
+        },
+        "power": {name: _rate(hits, repetitions) for name, hits in detected.items()},
+    }
+
+
+def calibrate(repetitions: int, sizes: list[int]) -> dict:
+    started = time.perf_counter()
+    results = {
+        "repetitions": repetitions,
+        "paired_sd": SD,
+        "null": [null_suite(repetitions, n) for n in sizes],
+        "coverage": [coverage_suite(repetitions, n) for n in sizes],
+        "power": power_suite(repetitions),
+    }
+    results["wall_time_s"] = time.perf_counter() - started
+    return results
+
+
+def _pct(rate: dict) -> str:
+    return f"{rate['rate']:.1%} ({rate['low']:.1%} to {rate['high']:.1%})"
+
+
+def render(results: dict, command: str) -> str:
+    reps, power = results["repetitions"], results["power"]
+    lines = [
+        "# Calibration: the report's statistics against known truth",
+        "",
+        f"Made by `{command}` in {results['wall_time_s']:.0f} s: {reps} repetitions of each synthetic "
+        "suite. Each repetition draws paired scores from the `synthetic` workload (normal scores, "
+        f"paired-difference SD {SD * 100:g} point, half of each run's noise shared by the arms of its seed) "
+        "and judges them with `verdict.assess`, the function every report uses. Rates are shown with "
+        "their exact (Clopper–Pearson) 95% CI over the repetitions.",
+        "",
+        f"## (a) A/A suite: no true effect, claimed +{CLAIMED * 100:g} points",
+        "",
+        "| paired seeds | called replicated or contradicted | any effect asserted (replicated, larger, "
+        "smaller or contradicted) | sign-flip p < 0.05 | P(A>B) significant |",
+        "| ---: | --- | --- | --- | --- |",
+    ]
+    for row in results["null"]:
+        lines.append(
+            f"| {row['n_seeds']} | {_pct(row['replicated_or_contradicted'])} | {_pct(row['any_effect_asserted'])} "
+            f"| {_pct(row['p_below_0.05'])} | {_pct(row['prob_better_significant'])} |"
+        )
+    lines += [
+        "",
+        "Target: ≤ 5% called replicated or contradicted. A 95% interval excludes a true 0 in 5% of "
+        "repetitions by construction, so the rate of *any* effect asserted should sit near 5%, and about "
+        "half of those fall on each side of 0.",
+        "",
+        f"## (b) Coverage of a known +{KNOWN_EFFECT * 100:g} point effect",
+        "",
+        "| paired seeds | paired t (the verdict's interval) | BCa bootstrap | percentile bootstrap |",
+        "| ---: | --- | --- | --- |",
+    ]
+    for row in results["coverage"]:
+        cover = row["coverage"]
+        lines.append(f"| {row['n_seeds']} | {_pct(cover['t'])} | {_pct(cover['BCa'])} | {_pct(cover['percentile'])} |")
+    lines += [
+        "",
+        "Target: 93–97%. The bootstrap intervals run narrow at these seed counts (a known small-sample "
+        "property); this table is why verdicts rest on the paired t interval, with BCa shown beside it.",
+        "",
+        f"## (c) Following the seeds-needed advice (true effect = claimed = +{POWER_EFFECT * 100:g} points, d_z 0.5)",
+        "",
+        "| advice from | seeds run | detected (CI excludes 0 in the claimed direction) |",
+        "| --- | --- | --- |",
+        f"| the true paired SD | {power['oracle_seeds']} | {_pct(power['power']['oracle'])} |",
+        f"| a {power['pilot_seeds']}-seed pilot's observed SD (as in a report) | median "
+        f"{power['pilot_advice']['median']:g} (10th–90th percentile {power['pilot_advice']['p10']:g}–"
+        f"{power['pilot_advice']['p90']:g}) | {_pct(power['power']['pilot'])} |",
+        "",
+        "Target: ≈ 80%. With the true SD the formula delivers its power; advice from a small pilot is "
+        "itself noisy (too few seeds when the pilot's SD came out low), so it delivers somewhat less on "
+        'average — read a report\'s "seeds needed" as an estimate, not a guarantee.',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.calibration", description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=1000, help="repetitions per suite (≥ 500 for the report)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[10, 20, 50], help="paired seeds per campaign")
+    parser.add_argument("--out", type=Path, default=Path("reports/calibration.md"))
+    args = parser.parse_args(argv)
+    command = os.environ.get("HARNESS_INVOKED_AS") or "python -m harness.calibration " + " ".join(argv or sys.argv[1:])
+    text = render(calibrate(args.repetitions, args.seeds), command.strip())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = args.out.with_suffix(".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, args.out)
+    Console().info(f"calibration: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
