@@ -68,6 +68,14 @@ def calibrate(session: nox.Session) -> None:
     session.run("python", "-m", "harness.calibration", *session.posargs, env={"HARNESS_INVOKED_AS": invoked})
 
 
+@nox.session
+def report(session: nox.Session) -> None:
+    """Rebuild every suite's reports (Markdown + HTML) and reports/index from MLflow: -- [SUITE] [--format md]"""
+    _install(session)
+    invoked = "nox -s report" + (f" -- {shlex.join(session.posargs)}" if session.posargs else "")
+    session.run("harness", "report", *session.posargs, env={"HARNESS_INVOKED_AS": invoked})
+
+
 @nox.session(name="mlflow-ui")
 def mlflow_ui(session: nox.Session) -> None:
     """MLflow UI on the local store, bound to 127.0.0.1 (-- --port N to change the port)."""

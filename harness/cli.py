@@ -32,7 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         ("report", [], "rebuild a campaign's report from MLflow"),
     ):
         sub = commands.add_parser(name, aliases=aliases, help=text)
-        sub.add_argument("suite", help="suite name (see `harness ls`) or YAML path")
+        if name == "report":
+            sub.add_argument("suite", nargs="?", help="suite name or YAML path (default: every suite with results)")
+            sub.add_argument(
+                "--format", choices=FORMATS, action="append", help="md and/or html (default: both); repeatable"
+            )
+        else:
+            sub.add_argument("suite", help="suite name (see `harness ls`) or YAML path")
         sub.add_argument("--profile", help="profile name (default: the suite's default_profile)")
         sub.add_argument("--root-seed", type=int, help="override the suite's root seed")
         if name in ("campaign", "report"):
@@ -46,6 +52,46 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("campaign", "sweep"):
             sub.add_argument("--jobs", type=_positive, help="local worker processes (default: the profile's)")
     return parser
+
+
+FORMATS = ("md", "html")
+
+
+def _reports(args, command: str, console) -> None:
+    """``harness report [SUITE]``: one suite's report, or every suite's (each profile with results)."""
+    from harness.report import write_report
+    from harness.report.analysis import NoResults
+    from harness.suites import load, suite_files
+
+    formats = tuple(dict.fromkeys(args.format or FORMATS))
+    if args.suite:
+        suite = load(args.suite)
+        profile, _ = suite.profile(args.profile)
+        root = suite.root_seed if args.root_seed is None else args.root_seed
+        write_report(
+            suite, profile, root, reports_dir=args.reports_dir, command=command, console=console, formats=formats
+        )
+        return
+    written = 0
+    for path in suite_files():
+        suite = load(path)
+        for profile in [p for p in suite.profiles if p == args.profile or not args.profile]:
+            root = suite.root_seed if args.root_seed is None else args.root_seed
+            try:
+                write_report(
+                    suite,
+                    profile,
+                    root,
+                    reports_dir=args.reports_dir,
+                    command=command,
+                    console=console,
+                    formats=formats,
+                )
+                written += 1
+            except NoResults:
+                console.info(f"{suite.name}/{profile}: no finished trials, no report")
+    if not written:
+        raise NoResults("no suite has finished trials in this MLflow store; run a campaign first")
 
 
 def _ls(console) -> int:
@@ -111,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HARNESS_EXPLICIT_DATA_DIR"] = str(args.data_dir.resolve())
 
     try:
+        if args.command == "report":
+            _reports(args, command, console)
+            return 0
         suite = load(args.suite)
         if args.command in ("campaign", "run", "sweep"):
             from harness.campaign import run_campaign
@@ -127,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 storage_url=args.storage,
                 confirm=args.command != "sweep",
             )
-        elif args.command == "worker":
+        else:
             from harness.campaign import run_worker
 
             run_worker(
@@ -139,12 +188,6 @@ def main(argv: list[str] | None = None) -> int:
                 console=console,
                 command=command,
             )
-        else:
-            from harness.report import write_report
-
-            profile, _ = suite.profile(args.profile)
-            root = suite.root_seed if args.root_seed is None else args.root_seed
-            write_report(suite, profile, root, reports_dir=args.reports_dir, command=command, console=console)
     except KeyboardInterrupt:
         console.error("interrupted; finished trials are saved — run the same command to resume")
         return 130

@@ -60,7 +60,7 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
     for attempt in range(3):  # workers starting together race to create the tables: the loser retries
         try:
             with sqlite_creation_lock(url):
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     url,
                     engine_kwargs=engine,
                     heartbeat_interval=HEARTBEAT_S,
@@ -69,6 +69,9 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
                         max_retry=MAX_RETRY
                     ),
                 )
+            if url.startswith("sqlite"):
+                _serialise_sqlite(storage.engine)
+            return storage
         except ImportError as error:
             missing = error.__cause__ or error
             raise StorageError(
@@ -79,6 +82,26 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             time.sleep(1 + attempt)
     raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}")
+
+
+def _serialise_sqlite(engine) -> None:
+    """Make every SQLite transaction ``BEGIN IMMEDIATE``: one writer at a time, reads included.
+
+    pysqlite runs a SELECT outside any transaction, so two workers could both read the same
+    queued (WAITING) trial as free and both run it. With the write lock taken at BEGIN,
+    Optuna's read-check-update of a trial is atomic across processes.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners existed are replaced
 
 
 def campaign_key(suite: Suite, profile: str, root_seed: int) -> str:

@@ -55,7 +55,12 @@ def _check_exact(workspace: Path, suite_name: str, profile: str, storage: str | 
     for kind, expected in ((KIND_SWEEP, spec.budget * len(suite.arms)), (KIND_TRIAL, planned)):
         runs = tracker.client.search_runs([experiment], f"tags.`harness.kind` = '{kind}'", max_results=5000)
         keys = Counter(run.data.tags["harness.trial_key"] for run in runs)  # (arm, seed, settings hash)
-        assert len(runs) == expected and max(keys.values()) == 1, (kind, len(runs), expected, keys.most_common(2))
+        assert len(runs) == expected and max(keys.values(), default=1) == 1, (
+            kind,
+            len(runs),
+            expected,
+            keys.most_common(2),
+        )
         counts[kind] = len(runs)
     return counts
 
@@ -108,6 +113,20 @@ def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
     assert (
         "## The torture meter" in report and (synthetic / "reports" / "synthetic" / "smoke" / "torture.png").is_file()
     )
+
+
+def test_report_all_suites_writes_html_md_and_the_index(synthetic, capsys):
+    assert main(["campaign", "synthetic", "--profile", "grid"]) == 0
+    folder = synthetic / "reports" / "synthetic" / "grid"
+    (folder / "report.html").unlink()
+    (folder / "report.md").unlink()
+    assert main(["report", "--format", "md"]) == 0  # every suite and profile with results
+    assert (folder / "report.md").is_file() and not (folder / "report.html").exists()
+    assert "synthetic/smoke: no finished trials" in capsys.readouterr().err
+    index = (synthetic / "reports" / "index.md").read_text()
+    assert "`synthetic`" in index and "grid/report.md" in index and (synthetic / "reports" / "index.html").is_file()
+    assert main(["report", "synthetic", "--profile", "grid", "--format", "html"]) == 0
+    assert "<figure>" in (folder / "report.html").read_text()
 
 
 def test_grid_profile_runs_every_point_on_paired_seeds(synthetic):
@@ -187,3 +206,45 @@ def test_two_workers_on_postgresql_meet_budgets_exactly(workspace, postgres_url)
     assert _check_exact(workspace, "fashion", "smoke", postgres_url) == {KIND_SWEEP: 4, KIND_TRIAL: 12}
     assert main(["report", "fashion", "--profile", "smoke"]) == 0
     assert (workspace / "reports" / "fashion" / "smoke" / "report.md").is_file()
+
+
+def _pop_queued(url: str, results) -> None:
+    """Worker process: take queued trials until none is left; report the numbers taken."""
+    import optuna
+
+    study = optuna.load_study(study_name="queue", storage=open_storage(url))
+    taken = []
+    try:
+        while True:
+            trial = study.ask()
+            if "index" not in trial.user_attrs:  # nothing was queued: a fresh trial
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                break
+            taken.append(trial.number)
+            study.tell(trial, 1.0)  # fails if the other process finished the same trial first
+    except Exception as error:
+        taken.append(f"{type(error).__name__}: {error}")
+    results.put(taken)
+
+
+def test_sqlite_storage_gives_each_queued_trial_to_one_process(tmp_path):
+    """Two processes popping 300 queued trials at once: none may get the same trial."""
+    import multiprocessing
+
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="queue", storage=open_storage(url))
+    for index in range(300):
+        study.enqueue_trial({}, user_attrs={"index": index})
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_pop_queued, args=(url, results)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    taken = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert not [t for t in taken[0] + taken[1] if isinstance(t, str)]
+    assert all(taken) and not set(taken[0]) & set(taken[1])
+    assert sorted(taken[0] + taken[1]) == list(range(300))

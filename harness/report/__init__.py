@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from harness.console import Console
 from harness.report.analysis import analyse, sweep_torture, tuning_summary
-from harness.report.figures import budget_plot, curves_plot, effects_plot, paired_plot, torture_plot
+from harness.report.figures import budget_plot, curves_plot, effects_plot, grid_plot, paired_plot, torture_plot
+from harness.report.html import to_html, write_text_atomic
+from harness.report.index import write_index
 from harness.report.markdown import Formatter, render
 from harness.suites import Suite
 
+FORMATS = ("md", "html")
+
 
 def write_report(
-    suite: Suite, profile: str, root_seed: int, *, reports_dir: Path, tracker=None, command: str, console: Console
+    suite: Suite,
+    profile: str,
+    root_seed: int,
+    *,
+    reports_dir: Path,
+    tracker=None,
+    command: str,
+    console: Console,
+    formats: tuple[str, ...] = FORMATS,
 ) -> Path:
-    """Read the campaign's trials from MLflow and write its report folder atomically per file."""
+    """Read the campaign's trials from MLflow; write its report folder (each file atomically) and the index.
+
+    ``formats``: ``md`` (report.md) and/or ``html`` (report.html, self-contained). The
+    figures and ``results.json`` are always written.
+    """
     from harness.studies import TUNED, UNTUNED, campaign_key
     from harness.tracking import KIND_SWEEP, Tracker
     from harness.trial import settings_hash
@@ -77,15 +92,17 @@ def write_report(
                 "and how often it reaches the claim",
             )
         )
+    if grid_plot(results, out / "grid.png", Formatter(suite.claim.metric).scale):
+        figures.append(("grid.png", "The author's search run in full: every run's effect per setting, and the mean"))
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
-    _write(out / "results.json", json.dumps(results, indent=2, allow_nan=False))
-    _write(out / "report.md", render(results, figures))
-    console.info(f"report: {out / 'report.md'}")
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=False))
+    markdown = render(results, figures)
+    if "md" in formats:
+        write_text_atomic(out / "report.md", markdown)
+    if "html" in formats:
+        write_text_atomic(out / "report.html", to_html(markdown, out, results["title"]))
+    write_index(reports_dir)
+    for name in formats:
+        console.info(f"report: {out / f'report.{name}'}")
     return out
-
-
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

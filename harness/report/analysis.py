@@ -132,6 +132,7 @@ def grid_summary(suite: Suite, profile: str, comparison: dict | None) -> dict | 
     return {
         "settings": list(suite.profiles[profile].grid),
         "n_points": len(points),
+        "points": points,
         "n_runs": len(runs),
         "per_point": per_point,
         "quantiles": dict(

@@ -19,6 +19,12 @@ CURVE_TITLES = {
 }
 
 
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def paired_plot(results: dict, path: Path, scale: float) -> None:
     """Left: each seed's baseline → treatment; right: per-seed differences, mean, CI, claim."""
     comparison = results["comparison"]
@@ -55,9 +61,7 @@ def paired_plot(results: dict, path: Path, scale: float) -> None:
     )
     right.set_title(f"paired difference: {comparison['verdict']['label']}")
     right.legend(loc="upper left", fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def curves_plot(results: dict, path: Path) -> bool:
@@ -80,9 +84,7 @@ def curves_plot(results: dict, path: Path) -> bool:
         ax.set_title(CURVE_TITLES.get(key, key))
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -117,9 +119,7 @@ def effects_plot(results: dict, path: Path, scale: float) -> bool:
     ax.set_xlabel("paired difference" + (" (points)" if scale == 100 else "") + "; × = claimed effect")
     ax.set_title(f"every comparison (n = {rows[0]['n_pairs']} pairs), mean and 95% CI")
     ax.legend(fontsize=8, frameon=False, title="protocol")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -136,9 +136,7 @@ def budget_plot(results: dict, path: Path) -> bool:
     ax.set_ylabel(f"expected best {results['tuning']['objective']}")
     ax.set_title("tuning budget: expected best of k trials (Tang et al. 2020)")
     ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
     return True
 
 
@@ -176,7 +174,33 @@ def torture_plot(results: dict, path: Path, scale: float) -> bool:
     right.set_xlabel("search size k")
     right.set_ylabel("P(best ≥ claimed)")
     right.set_title("chance a search finds the claimed effect")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
+    return True
+
+
+def grid_plot(results: dict, path: Path, scale: float) -> bool:
+    """Torture profiles: each grid point's runs (dots) and mean (bar), best on top; False without a grid."""
+    grid = results.get("grid")
+    if not grid:
+        return False
+    comparison = results["comparison"]
+    base, treat = comparison["baseline"], comparison["treatment"]
+    direction = 1 if results["claim"]["higher_is_better"] else -1
+    n_points = grid["n_points"]
+    runs: dict[int, list[float]] = {}
+    for row in comparison["per_seed"]:
+        runs.setdefault(row["seed_index"] % n_points, []).append(direction * (row[treat] - row[base]) * scale)
+    order = sorted(runs, key=lambda g: -sum(runs[g]) / len(runs[g]))
+    labels = {g: ", ".join(map(str, grid["points"][g].values())) for g in order}
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.2 * n_points))
+    for row, g in enumerate(order):
+        ax.scatter(runs[g], [-row] * len(runs[g]), s=10, color="0.5")
+        ax.plot([sum(runs[g]) / len(runs[g])] * 2, [-row - 0.35, -row + 0.35], color=COLOURS[0], lw=2)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
+    ax.set_yticks([-row for row in range(len(order))], [labels[g] for g in order], fontsize=7)
+    ax.set_xlabel(f"{treat} − {base}" + (" (points)" if scale == 100 else "") + "; dots: runs, bars: mean")
+    ax.set_title(f"{', '.join(grid['settings'])}: {grid['n_runs']} paired runs over {n_points} settings")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _save(fig, path)
     return True

@@ -1,0 +1,107 @@
+"""One index over every report folder: ``reports/index.md`` and its self-contained ``index.html``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from harness.report.html import to_html, write_text_atomic
+
+TITLE = "Reproducibility reports"
+MISSING = "—"
+
+
+def write_index(reports_dir: Path) -> tuple[Path, Path]:
+    """Summarise every ``reports_dir/<suite>/<profile>/results.json`` in ``index.md`` and ``index.html``."""
+    reports_dir = Path(reports_dir)
+    rows, unreadable = [], []
+    for path in sorted(reports_dir.glob("*/*/results.json")):
+        folder = path.parent.relative_to(reports_dir).as_posix()
+        try:
+            results = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(results, dict):
+                raise ValueError(f"expected a JSON object, found {type(results).__name__}")
+            rows.append(index_row(results, path.parent, folder))
+        except (OSError, ValueError, TypeError, AttributeError) as error:  # JSONDecodeError is a ValueError
+            unreadable.append(f"- `{folder}/results.json`: {_cell(str(error) or type(error).__name__)}")
+    lines = [f"# {TITLE}", ""]
+    if rows:
+        lines += [
+            "One row per suite and profile: the headline comparison's verdict and measured effect "
+            "(mean paired difference, 95% CI, n paired seeds) against the claimed effect.",
+            "",
+            "| suite | title | profile | verdict | metric | effect (95% CI; n) | claimed | report | command |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            *rows,
+        ]
+    else:
+        lines.append("No readable reports yet.")
+    if unreadable:
+        lines += ["", "## Unreadable results", "", *unreadable]
+    markdown = "\n".join(lines) + "\n"
+    md_path = write_text_atomic(reports_dir / "index.md", markdown)
+    html_path = write_text_atomic(reports_dir / "index.html", to_html(markdown, reports_dir, TITLE))
+    return md_path, html_path
+
+
+def index_row(results: dict, folder: Path, link: str) -> str:
+    """One Markdown table row for a report folder's ``results.json`` (``link``: the folder relative to the index)."""
+    parts = link.split("/")
+    claim = results.get("claim") or {}
+    comparison = results.get("comparison") or {}
+    metric = comparison.get("metric") or claim.get("metric") or ""
+    claimed = comparison.get("claimed_effect", claim.get("claimed_effect"))
+    verdict = (comparison.get("verdict") or {}).get("label")
+    links = [f"[report.md]({link}/report.md)"]
+    if (folder / "report.html").is_file():
+        links.append(f"[report.html]({link}/report.html)")
+    command = results.get("report_command")
+    cells = [
+        f"`{results.get('suite') or parts[0]}`",
+        results.get("title") or MISSING,
+        f"`{results.get('profile') or parts[-1]}`",
+        f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING),
+        claim.get("metric_label") or metric or MISSING,
+        format_effect(comparison.get("effect"), metric),
+        format_delta(claimed, metric) if _finite(claimed) else MISSING,
+        " · ".join(links),
+        f"`{command}`" if command else MISSING,
+    ]
+    return "| " + " | ".join(_cell(str(cell)) for cell in cells) + " |"
+
+
+def format_effect(effect: dict | None, metric: str) -> str:
+    """``+0.85 points (95% CI +0.27 to +1.49; n = 50)`` for accuracies; 4 significant digits otherwise."""
+    if not isinstance(effect, dict) or not _finite(effect.get("value")):
+        return MISSING
+    text = format_delta(effect["value"], metric)
+    low, high, n = effect.get("low"), effect.get("high"), effect.get("n")
+    details = []
+    if _finite(low) and _finite(high):
+        details.append(f"95% CI {_number(low, metric)} to {_number(high, metric)}")
+    if n is not None:
+        details.append(f"n = {n}")
+    return f"{text} ({'; '.join(details)})" if details else text
+
+
+def format_delta(value: float, metric: str) -> str:
+    """A difference in the metric's units: percentage points for accuracies."""
+    return f"{_number(value, metric)} points" if _is_accuracy(metric) else _number(value, metric)
+
+
+def _number(value: float, metric: str) -> str:
+    return f"{value * 100:+.2f}" if _is_accuracy(metric) else f"{value:+.4g}"
+
+
+def _is_accuracy(metric: str) -> bool:
+    return "accuracy" in (metric or "").lower()
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside one Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
