@@ -103,8 +103,8 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         if c["equivalence"]:
             e = c["equivalence"]
             lines.append(
-                f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: no difference "
-                f"beyond ±{fmt.delta(e['margin']).lstrip('+')} is {'shown' if e['equivalent'] else 'not shown'} "
+                f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: equivalence "
+                f"within ±{fmt.delta(e['margin']).lstrip('+')} is {'shown' if e['equivalent'] else 'not shown'} "
                 f"(p = {_p(e['p'])}, n = {e['n']})."
             )
     for name, protocol in results["protocols"].items():
