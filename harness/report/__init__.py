@@ -73,18 +73,19 @@ def write_report(
     out = reports_dir / suite.name / profile
     out.mkdir(parents=True, exist_ok=True)
     figures = []
+    scale = Formatter(suite.claim.metric).scale
     if results["comparison"]:
-        paired_plot(results, out / "paired.png", Formatter(suite.claim.metric).scale)
+        paired_plot(results, out / "paired.png", scale)
         figures.append(
             ("paired.png", "Per-seed results and paired differences, with the mean's 95% CI and the claimed effect")
         )
-    if effects_plot(results, out / "effects.png", Formatter(suite.claim.metric).scale):
+    if effects_plot(results, out / "effects.png", scale):
         figures.append(("effects.png", "Every comparison under every protocol: mean paired difference and 95% CI"))
     if budget_plot(results, out / "budget.png"):
         figures.append(
             ("budget.png", "Expected best validation score after k tuning trials per arm, with 95% bootstrap bands")
         )
-    if torture_plot(results, out / "torture.png", Formatter(suite.claim.metric).scale):
+    if torture_plot(results, out / "torture.png", scale):
         figures.append(
             (
                 "torture.png",
@@ -92,7 +93,7 @@ def write_report(
                 "and how often it reaches the claim",
             )
         )
-    if grid_plot(results, out / "grid.png", Formatter(suite.claim.metric).scale):
+    if grid_plot(results, out / "grid.png", scale):
         figures.append(("grid.png", "The author's search run in full: every run's effect per setting, and the mean"))
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))

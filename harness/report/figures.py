@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
+from harness.report.torture import headline_curves
+
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 CURVE_TITLES = {
     "loss": "training loss",
@@ -145,13 +147,7 @@ def torture_plot(results: dict, path: Path, scale: float) -> bool:
     headline = results["comparison"]
     if not headline:
         return False
-    curves = [
-        (f"best of k seeds ({c['protocol']})", c["torture"])
-        for c in results["comparisons"]
-        if (c["baseline"], c["treatment"]) == (headline["baseline"], headline["treatment"]) and c["torture"]
-    ]
-    if results.get("torture_configs"):
-        curves.append(("best of k sweep settings (on test)", results["torture_configs"]))
+    curves = headline_curves(results)
     if not curves:
         return False
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from harness.report.torture import headline_curves
+
 
 class Formatter:
     """Formats values of the claim's metric: accuracies as %, differences as points."""
@@ -125,15 +127,7 @@ def _torture(results: dict, fmt: Formatter) -> list[str]:
     if not headline:
         return []
     claimed = headline["claimed_effect"]
-    curves = [
-        (f"best of k seeds, {c['protocol']}", c["torture"])
-        for c in results["comparisons"]
-        if (c["baseline"], c["treatment"]) == (headline["baseline"], headline["treatment"]) and c["torture"]
-    ]
-    if results.get("torture_configs"):
-        curves.append(
-            (f"best of m `{results['torture_configs']['arm']}` sweep settings, on test", results["torture_configs"])
-        )
+    curves = headline_curves(results)
     if not curves:
         return []
     lines = [

@@ -33,3 +33,19 @@ def config_search(
     against the baseline's confirmed mean: what trying m settings of one's own method and
     keeping the best-looking one shows. The band covers the search, not the baseline's mean."""
     return search_curve([direction * (v - baseline_mean) for v in treatment_sweep], claimed)
+
+
+def headline_curves(results: dict) -> list[tuple[str, dict]]:
+    """The headline comparison's torture curves, labelled: best of k seeds per protocol, then sweep settings."""
+    headline = results["comparison"]
+    if not headline:
+        return []
+    pair = (headline["baseline"], headline["treatment"])
+    curves = [
+        (f"best of k seeds, {c['protocol']}", c["torture"])
+        for c in results["comparisons"]
+        if (c["baseline"], c["treatment"]) == pair and c["torture"]
+    ]
+    if configs := results.get("torture_configs"):
+        curves.append((f"best of k {configs['arm']} sweep settings, on test", configs))
+    return curves
