@@ -59,6 +59,7 @@ def known(registry: Registry):
 DATASETS = Registry(
     "dataset",
     {
+        "cifar10": "harness.data.cifar10:load",
         "fashion_mnist": "harness.data.fashion_mnist:load",
         "imdb": "harness.data.imdb:load",
         "none": "harness.workloads.synthetic:load_nothing",
@@ -70,6 +71,8 @@ MODELS = Registry(
         "mlp": "harness.models.mlp:build_mlp",
         "lstm": "harness.models.text:build_lstm",
         "pooled": "harness.models.text:build_pooled",
+        "resnet18": "harness.models.cnn:build_resnet18",
+        "small_cnn": "harness.models.cnn:build_small_cnn",
     },
 )
 WORKLOADS = Registry(
@@ -78,6 +81,7 @@ WORKLOADS = Registry(
         "transfer": "harness.workloads.transfer:run",
         "sentiment": "harness.workloads.sentiment:run",
         "synthetic": "harness.workloads.synthetic:run",
+        "vision": "harness.workloads.vision:run",
     },
 )
 WORKLOAD_SETTINGS = Registry(
@@ -86,5 +90,6 @@ WORKLOAD_SETTINGS = Registry(
         "transfer": "harness.workloads.transfer_settings:TransferSettings",
         "sentiment": "harness.workloads.sentiment_settings:SentimentSettings",
         "synthetic": "harness.workloads.synthetic_settings:SyntheticSettings",
+        "vision": "harness.workloads.vision_settings:VisionSettings",
     },
 )

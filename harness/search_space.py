@@ -49,9 +49,13 @@ class Param(_Strict):
 
 
 class Sampler(_Strict):
-    """TPE with every argument written out (Optuna 5 changed the defaults)."""
+    """TPE with every argument written out (Optuna 5 changed the defaults), random search, or a grid.
 
-    kind: Literal["tpe", "random"] = "tpe"
+    ``grid`` tries every combination of the ``choices`` once (in a seeded order); the
+    profile's budget must then be the grid's size.
+    """
+
+    kind: Literal["tpe", "random", "grid"] = "tpe"
     n_startup_trials: PositiveInt = 5
     n_ei_candidates: PositiveInt = 24
     multivariate: bool = True

@@ -172,6 +172,66 @@ def share_at_least(values, threshold: float) -> Estimate:
     )
 
 
+def _sd(values, axis: int = -1):
+    return np.std(values, axis=axis, ddof=1)
+
+
+def sd_ci(values, *, seed: int = 0) -> Estimate:
+    """Standard deviation across seeds (n − 1 denominator) with a BCa bootstrap CI.
+
+    Bootstrap intervals of a spread are approximate and tend to run narrow at ten-odd
+    seeds; :func:`pitman_morgan_p` is the exact (under normality) companion test.
+    """
+    array = _as_array(values)
+    if array.size < 3:
+        raise ValueError(f"a standard deviation with a CI needs at least 3 values, got {array.size}")
+    return bootstrap_ci(array, _sd, seed=seed)
+
+
+def _sd_ratio(treatment, baseline, axis: int = -1):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _sd(treatment, axis) / _sd(baseline, axis)
+
+
+def sd_ratio(treatment, baseline, *, seed: int = 0) -> Estimate:
+    """SD(treatment) / SD(baseline) over paired seeds; BCa bootstrap resampling seeds jointly.
+
+    Bounds are ``nan`` where resamples make the baseline constant (the ratio is undefined).
+    """
+    t, b = _as_array(treatment), _as_array(baseline)
+    if t.shape != b.shape or t.size < 3:
+        raise ValueError(f"need two paired arrays of at least 3 values, got {t.size} and {b.size}")
+    value = float(_sd_ratio(t, b))
+    if not np.isfinite(value):
+        return Estimate(value, math.nan, math.nan, t.size, "undefined (constant baseline)")
+    result = st.bootstrap(
+        (t, b),
+        _sd_ratio,
+        vectorized=True,
+        paired=True,
+        confidence_level=CONFIDENCE,
+        n_resamples=N_RESAMPLES,
+        method="BCa",
+        rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return Estimate(value, float(low), float(high), t.size, "bootstrap BCa, seeds resampled in pairs")
+
+
+def pitman_morgan_p(treatment, baseline) -> float:
+    """Two-sided p of the Pitman–Morgan test that two paired samples have equal variances.
+
+    Equal variances ⇔ zero correlation between sums and differences (exact under normality).
+    """
+    t, b = _as_array(treatment), _as_array(baseline)
+    if t.shape != b.shape or t.size < 3:
+        raise ValueError(f"need two paired arrays of at least 3 values, got {t.size} and {b.size}")
+    sums, differences = t + b, t - b
+    if np.ptp(sums) == 0 or np.ptp(differences) == 0:
+        return 1.0 if np.ptp(t) == np.ptp(b) == 0 else 0.0
+    return float(st.pearsonr(sums, differences).pvalue)
+
+
 def cohens_dz(differences, *, confidence: float = CONFIDENCE) -> Estimate:
     """Standardized paired effect d_z = mean / SD of the differences, with the exact CI.
 

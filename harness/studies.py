@@ -185,6 +185,9 @@ class CampaignStudies:
         spec, seed = self.suite.tuning.sampler, derive(self.root_seed, "sampler", arm, index)
         if spec.kind == "random":
             return optuna.samplers.RandomSampler(seed=seed)
+        if spec.kind == "grid":  # its seed shuffles the grid's order, which must stay fixed for the arm
+            space = {name: param.choices for name, param in self.suite.search_space(arm).items()}
+            return optuna.samplers.GridSampler(space, seed=derive(self.root_seed, "sampler", arm))
         return optuna.samplers.TPESampler(
             n_startup_trials=spec.n_startup_trials,
             n_ei_candidates=spec.n_ei_candidates,

@@ -73,6 +73,16 @@ class Comparison(_Strict):
         return self.claimed_effect is None and self.margin is not None
 
 
+class Stability(_Strict):
+    """Is ``treatment`` steadier than ``baseline``: a smaller spread across seeds, and a flatter
+    score across the tuning grid (robustness to the settings searched)?"""
+
+    baseline: str
+    treatment: str
+    reported_sd: dict[str, float] = Field({}, description="standard deviations the source reported, by arm")
+    why: str = ""
+
+
 class Protocol(_Strict):
     """A way of turning one run into one number (e.g. which epoch's test accuracy counts)."""
 
@@ -140,6 +150,7 @@ class Suite(_Strict):
     tuning: Tuning = Tuning()
     comparisons: list[Comparison] = Field([], description="default: the claim's baseline vs treatment")
     protocols: dict[str, Protocol] = Field({}, description="default: one protocol, the claim's metric")
+    stability: list[Stability] = Field([], description="spread across seeds and robustness across the tuning grid")
 
     path: Path | None = Field(None, exclude=True)
     digest: str = Field("", exclude=True)
@@ -284,6 +295,17 @@ def _reference_problems(data: dict) -> list[str]:
                 problems.append(f"comparisons.{i}.{role}: unknown arm '{name}'{did_you_mean(name, arms)}")
         if comparison.get("baseline") == comparison.get("treatment"):
             problems.append(f"comparisons.{i}.treatment: must differ from the baseline")
+    for i, pair in enumerate(data.get("stability") or []):
+        if not isinstance(pair, dict):
+            continue
+        for role in ("baseline", "treatment"):
+            name = pair.get(role)
+            if isinstance(name, str) and arms and name not in arms:
+                problems.append(f"stability.{i}.{role}: unknown arm '{name}'{did_you_mean(name, arms)}")
+        for name in pair.get("reported_sd") or {}:
+            if arms and name not in (pair.get("baseline"), pair.get("treatment")):
+                problems.append(f"stability.{i}.reported_sd: '{name}' is neither this pair's baseline nor treatment")
+    problems += _grid_sampler_problems(data)
     protocols = section("protocols")
     metrics = [p.get("metric") for p in protocols.values() if isinstance(p, dict)]
     if metrics and claim.get("metric") not in metrics:
@@ -305,6 +327,35 @@ def _reference_problems(data: dict) -> list[str]:
                 f"{reported[0]}, higher_is_better={claim.get('higher_is_better', True)}); swap the arms"
             )
     return problems
+
+
+def _grid_sampler_problems(data: dict) -> list[str]:
+    """A grid sampler needs choices for every tuned setting and a budget equal to the grid's size."""
+    tuning = data.get("tuning") if isinstance(data.get("tuning"), dict) else {}
+    sampler = tuning.get("sampler") if isinstance(tuning.get("sampler"), dict) else {}
+    if sampler.get("kind") != "grid":
+        return []
+    shared = tuning.get("search_space") if isinstance(tuning.get("search_space"), dict) else {}
+    problems, sizes = [], {}
+    for arm, spec in (data.get("arms") or {}).items():
+        own = spec.get("search_space") if isinstance(spec, dict) and isinstance(spec.get("search_space"), dict) else {}
+        space = {**shared, **own}
+        ranges = [name for name, param in space.items() if not (isinstance(param, dict) and param.get("choices"))]
+        for name in ranges:
+            where = "tuning.search_space" if name in shared else f"arms.{arm}.search_space"
+            problems.append(f"{where}.{name}: the grid sampler needs 'choices' (a list of values), not a range")
+        if not ranges:
+            sizes[arm] = math.prod(len(param["choices"]) for param in space.values())
+    for profile, spec in (data.get("profiles") or {}).items():
+        budget = spec.get("budget", 0) if isinstance(spec, dict) else 0
+        wrong = {arm: size for arm, size in sizes.items() if budget and budget != size}
+        if wrong:
+            listed = ", ".join(f"{arm}: {size}" for arm, size in wrong.items())
+            problems.append(
+                f"profiles.{profile}.budget: {budget} is not the size of the tuning grid ({listed}); "
+                "with the grid sampler every arm tries its whole grid, so set the budget to it (or 0)"
+            )
+    return list(dict.fromkeys(problems))
 
 
 def _settings_problems(data: dict) -> list[str]:

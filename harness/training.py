@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import keras
 import numpy as np
@@ -84,3 +85,37 @@ class PruneReporter(keras.callbacks.Callback):
         if self.trial.should_prune():
             self.pruned_at = self._step
             self.model.stop_training = True
+
+
+class TestEachEpoch(keras.callbacks.Callback):
+    """Scores a held-out set (the test set) after every epoch, for curves and the as-published protocol.
+
+    ``callbacks`` join each evaluation (e.g. :class:`~harness.optimizers.SlowWeightsEvaluation`).
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, callbacks: tuple = ()) -> None:
+        super().__init__()
+        self.x, self.y, self.batch_size, self.callbacks = x, y, batch_size, list(callbacks)
+        self.accuracy: list[float] = []
+        self.loss: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        scores = self.model.evaluate(
+            self.x, self.y, batch_size=self.batch_size, verbose=0, return_dict=True, callbacks=self.callbacks
+        )
+        self.accuracy.append(float(scores["accuracy"]))
+        self.loss.append(float(scores["loss"]))
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall-clock seconds of each epoch (training and validation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.seconds.append(time.perf_counter() - self._start)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.data.splits import stratified_split
 from harness.suites import load
-from harness.workloads.sentiment import make_optimizer, run, stratified_split
+from harness.workloads.sentiment import make_optimizer, run
 from tests.conftest import ROOT
 
 SUITE = load(ROOT / "suites" / "imdb.yaml")

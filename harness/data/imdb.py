@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.sources import DataError, DatasetSpec, candidates, keras_cache_dir
+from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, keras_cache_dir
 
 TOKENIZER_VERSION = 1  # bump when tokenization changes: old caches are then not reused
 PAD, START, OOV, FIRST_WORD = 0, 1, 2, 3
@@ -251,11 +251,6 @@ def _from_keras_npz(source: _Source, num_words: int, maxlen: int) -> dict[str, n
         arrays[f"x_{split}"] = _encode(ids, num_words, maxlen)
         arrays[f"y_{split}"] = np.asarray(raw[f"y_{split}"], np.int64)
     return arrays
-
-
-def cache_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
-    return Path(os.environ.get("HARNESS_CACHE_DIR", default))
 
 
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:

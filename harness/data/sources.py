@@ -46,6 +46,12 @@ def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
 
+def cache_dir() -> Path:
+    """Where loaders keep decoded arrays: ``$HARNESS_CACHE_DIR``, else ``$XDG_CACHE_HOME/harness``."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
+    return Path(os.environ.get("HARNESS_CACHE_DIR", default))
+
+
 def candidates(spec: DatasetSpec, explicit: str | Path | None = None) -> list[tuple[str, Path]]:
     """Every place to look, in order, as (label, directory)."""
     places: list[tuple[str, Path]] = []

@@ -19,29 +19,15 @@ import keras
 import numpy as np
 
 from harness.data.imdb import Sequences
+from harness.data.splits import stratified_split
 from harness.optimizers import LazyAdam, MaskedLazy
 from harness.registry import DATASETS, MODELS
 from harness.seeds import derive
-from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, merge_history
+from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, TestEachEpoch, merge_history
 from harness.workloads import Outcome
 from harness.workloads.sentiment_settings import SentimentSettings
 
 EVAL_BATCH = 1024  # evaluation only: no effect on training
-
-
-def stratified_split(y: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (kept, held out): ``size`` held out with each class in its share of ``y``."""
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    if size >= len(y):
-        raise ValueError(f"cannot hold out {size} of {len(y)} examples")
-    shares = np.floor(size * counts / len(y)).astype(int)
-    shares[np.argsort(-(size * counts / len(y) - shares))[: size - shares.sum()]] += 1  # largest remainders
-    held = np.concatenate(
-        [rng.choice(np.flatnonzero(y == c), n, replace=False) for c, n in zip(classes, shares, strict=True)]
-    )
-    held.sort()
-    return np.setdiff1d(np.arange(len(y)), held), held
 
 
 def _subset(data: Sequences, limit: int | None, name: str) -> Sequences:
@@ -58,19 +44,6 @@ def make_optimizer(settings: SentimentSettings) -> keras.optimizers.Optimizer:
         return LazyAdam(settings.learning_rate)
     adam = keras.optimizers.Adam(settings.learning_rate)
     return MaskedLazy(adam) if settings.optimizer == "masked_lazy_adam" else adam
-
-
-class TestEachEpoch(keras.callbacks.Callback):
-    """Scores the test set after every epoch (for the as-published protocol and curves)."""
-
-    def __init__(self, test: Sequences) -> None:
-        super().__init__()
-        self.test, self.accuracy, self.loss = test, [], []
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        scores = self.model.evaluate(self.test.x, self.test.y, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-        self.accuracy.append(float(scores["accuracy"]))
-        self.loss.append(float(scores["loss"]))
 
 
 def run(settings: SentimentSettings, seed: int, callbacks: list | None = None) -> Outcome:
@@ -96,7 +69,7 @@ def run(settings: SentimentSettings, seed: int, callbacks: list | None = None) -
         steps_per_execution=settings.steps_per_execution,
     )
     batches = OrderedBatches(train.x, train.y, settings.batch_size, derive(seed, "order"))
-    monitor, tested = StopOnNonFinite("training"), TestEachEpoch(test)
+    monitor, tested = StopOnNonFinite("training"), TestEachEpoch(test.x, test.y, EVAL_BATCH)
     fitted = model.fit(
         batches,
         epochs=settings.epochs,
