@@ -1,6 +1,6 @@
-"""Sessions: tests, lint, suite-<name> (one per suites/*.yaml), calibrate, report, mlflow-ui, dashboard.
+"""Sessions: tests, tests-torch, lint, suite-<name> (one per suites/*.yaml), calibrate, report, mlflow-ui, dashboard.
 
-`nox` alone runs lint and tests (the README's test command). Data comes from
+`nox` alone runs lint, tests and tests-torch (the README's test command). Data comes from
 $HARNESS_DATA_DIR; when it is unset and ../shared/datasets exists (dev and CI
 machines), that folder is used.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "tests-torch"]
 nox.options.reuse_venv = "yes"
 
 ROOT = Path(__file__).parent
@@ -36,6 +36,24 @@ def tests(session: nox.Session) -> None:
     """Unit tests and the end-to-end smoke campaign (pytest)."""
     _install(session, "cpu,dev")
     session.run("pytest", *session.posargs, env=_env())
+
+
+# What must also hold on a backend other than TensorFlow: the optimizers, per-backend determinism,
+# the backend check and the smoke campaigns of fashion and imdb end to end.
+OTHER_BACKEND_TESTS = (
+    "tests/optimizers",
+    "tests/test_backends.py",
+    "tests/test_determinism.py",
+    "tests/test_campaign.py::test_smoke_campaign_records_runs_reports_and_resumes",
+    "tests/test_campaign.py::test_imdb_smoke_campaign_reports_every_comparison_and_protocol",
+)
+
+
+@nox.session(name="tests-torch")
+def tests_torch(session: nox.Session) -> None:
+    """The tests of OTHER_BACKEND_TESTS under KERAS_BACKEND=torch, with CPU PyTorch and no TensorFlow installed."""
+    session.install(".[dev]", "torch==2.13.0")
+    session.run("pytest", *(session.posargs or OTHER_BACKEND_TESTS), env=_env(KERAS_BACKEND="torch"))
 
 
 @nox.session

@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--format", choices=FORMATS, action="append", help="md and/or html (default: both); repeatable"
             )
+            sub.add_argument("--backend", help="report the runs of this Keras backend only (tensorflow, jax, torch)")
+            sub.add_argument(
+                "--pool-backends", action="store_true", help="pool runs of several Keras backends (said in the report)"
+            )
         else:
             sub.add_argument("suite", help="suite name (see `harness ls`) or YAML path")
         sub.add_argument("--profile", help="profile name (default: the suite's default_profile)")
@@ -60,17 +64,20 @@ FORMATS = ("md", "html")
 def _reports(args, command: str, console) -> None:
     """``harness report [SUITE]``: one suite's report, or every suite's (each profile with results)."""
     from harness.report import write_report
-    from harness.report.analysis import NoResults
+    from harness.report.analysis import MixedBackends, NoResults
     from harness.suites import load, suite_files
 
-    formats = tuple(dict.fromkeys(args.format or FORMATS))
+    options = {
+        "reports_dir": args.reports_dir,
+        "formats": tuple(dict.fromkeys(args.format or FORMATS)),
+        "backend": args.backend,
+        "pool_backends": args.pool_backends,
+    }
     if args.suite:
         suite = load(args.suite)
         profile, _ = suite.profile(args.profile)
         root = suite.root_seed if args.root_seed is None else args.root_seed
-        write_report(
-            suite, profile, root, reports_dir=args.reports_dir, command=command, console=console, formats=formats
-        )
+        write_report(suite, profile, root, command=command, console=console, **options)
         return
     written = 0
     for path in suite_files():
@@ -78,16 +85,10 @@ def _reports(args, command: str, console) -> None:
         for profile in [p for p in suite.profiles if p == args.profile or not args.profile]:
             root = suite.root_seed if args.root_seed is None else args.root_seed
             try:
-                write_report(
-                    suite,
-                    profile,
-                    root,
-                    reports_dir=args.reports_dir,
-                    command=command,
-                    console=console,
-                    formats=formats,
-                )
+                write_report(suite, profile, root, command=command, console=console, **options)
                 written += 1
+            except MixedBackends:
+                raise
             except NoResults:
                 console.info(f"{suite.name}/{profile}: no finished trials, no report")
     if not written:
@@ -143,6 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         return _ls(console)
     if args.command == "validate":
         return _validate(args.files, console)
+
+    if args.command in ("campaign", "run", "sweep", "worker"):
+        from harness.backends import BackendError, check
+
+        try:
+            check()  # before anything imports Keras or records a run
+        except BackendError as error:
+            console.error(str(error))
+            return 2
 
     from harness.campaign import TrialProcessDied, command_line
     from harness.data.sources import DataError

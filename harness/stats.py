@@ -7,6 +7,7 @@ carries its n and a 95% confidence interval; bootstrap seeds are explicit.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -204,18 +205,23 @@ def sd_ratio(treatment, baseline, *, seed: int = 0) -> Estimate:
     value = float(_sd_ratio(t, b))
     if not np.isfinite(value):
         return Estimate(value, math.nan, math.nan, t.size, "undefined (constant baseline)")
-    result = st.bootstrap(
-        (t, b),
-        _sd_ratio,
-        vectorized=True,
-        paired=True,
-        confidence_level=CONFIDENCE,
-        n_resamples=N_RESAMPLES,
-        method="BCa",
-        rng=np.random.default_rng(seed),
-    )
-    low, high = result.confidence_interval
-    return Estimate(value, float(low), float(high), t.size, "bootstrap BCa, seeds resampled in pairs")
+    for method in ("BCa", "percentile"):  # BCa is undefined when every resample gives the same ratio
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # resamples with a constant baseline
+            result = st.bootstrap(
+                (t, b),
+                _sd_ratio,
+                vectorized=True,
+                paired=True,
+                confidence_level=CONFIDENCE,
+                n_resamples=N_RESAMPLES,
+                method=method,
+                rng=np.random.default_rng(seed),
+            )
+        low, high = result.confidence_interval
+        if np.isfinite(low) and np.isfinite(high):
+            break
+    return Estimate(value, float(low), float(high), t.size, f"bootstrap {method}, seeds resampled in pairs")
 
 
 def pitman_morgan_p(treatment, baseline) -> float:
@@ -227,8 +233,8 @@ def pitman_morgan_p(treatment, baseline) -> float:
     if t.shape != b.shape or t.size < 3:
         raise ValueError(f"need two paired arrays of at least 3 values, got {t.size} and {b.size}")
     sums, differences = t + b, t - b
-    if np.ptp(sums) == 0 or np.ptp(differences) == 0:
-        return 1.0 if np.ptp(t) == np.ptp(b) == 0 else 0.0
+    if np.ptp(sums) == 0 or np.ptp(differences) == 0:  # t = c ± b: the variances are equal
+        return 1.0
     return float(st.pearsonr(sums, differences).pvalue)
 
 

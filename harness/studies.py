@@ -127,8 +127,11 @@ class CampaignStudies:
         return self.suite.profiles[self.profile].budget
 
     def identity(self) -> dict[str, Any]:
-        """What every worker of the campaign must agree on."""
+        """What every worker of the campaign must agree on (one campaign runs on one Keras backend)."""
+        from harness.backends import selected
+
         return {
+            "keras_backend": selected(),
             "suite_digest": self.suite.digest,
             "budget": self.budget,
             "seeds": self.seeds,
@@ -158,6 +161,8 @@ class CampaignStudies:
         )
         identity = self.identity()
         found = study.user_attrs.get("harness.identity")
+        if found is not None:
+            found = {"keras_backend": "tensorflow", **found}  # campaigns from before backends were recorded
         if found is None:
             study.set_user_attr("harness.identity", identity)
         elif found != identity:
@@ -168,7 +173,8 @@ class CampaignStudies:
             )
             raise StorageError(
                 f"study '{name}' belongs to a campaign with other settings ({differing}); every worker of a "
-                f"campaign must use the same suite file ({self.suite.path}) and options — refusing to join"
+                f"campaign must use the same suite file ({self.suite.path}), options and Keras backend — "
+                "refusing to join"
             )
         return study
 

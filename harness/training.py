@@ -9,6 +9,12 @@ import keras
 import numpy as np
 
 
+def steps_per_execution(requested: int) -> int:
+    """Batches per compiled call (speed only: the same updates). Keras's PyTorch trainer runs one
+    step per call, so it gets 1 there."""
+    return 1 if keras.backend.backend() == "torch" else requested
+
+
 class OrderedBatches(keras.utils.PyDataset):
     """Batches whose order depends only on (seed, epoch), on every backend.
 
@@ -92,6 +98,8 @@ class TestEachEpoch(keras.callbacks.Callback):
 
     ``callbacks`` join each evaluation (e.g. :class:`~harness.optimizers.SlowWeightsEvaluation`).
     """
+
+    __test__ = False  # not a pytest class, despite its name
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, callbacks: tuple = ()) -> None:
         super().__init__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -118,3 +119,14 @@ def assess(baseline, treatment, claimed: float | None, margin: float | None, *, 
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
         "verdict": judge(effect, claimed, paired_sd, margin).as_dict(),
     }
+
+
+def spread_verdict(low: float | None, high: float | None) -> str:
+    """Is the treatment's spread across seeds lower? Judged on the 95% CI of SD(treatment) / SD(baseline)."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "undetermined (the ratio's interval is undefined)"
+    if high < 1:
+        return "lower spread (the ratio's CI is below 1)"
+    if low > 1:
+        return "higher spread (the ratio's CI is above 1)"
+    return "no difference shown (the ratio's CI includes 1)"

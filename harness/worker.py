@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ def _skip(trial: optuna.Trial, why: str) -> None:
     raise Skip(why)
 
 
+def share_accelerator() -> None:
+    """Let several workers share one GPU: each backend then takes memory as it needs it
+    (TensorFlow's memory growth, JAX without preallocation; PyTorch allocates lazily anyway).
+    Takes effect in a process that has not yet imported the backend; the user's settings win."""
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
 @dataclass
 class Worker:
     studies: CampaignStudies
@@ -71,6 +80,7 @@ class Worker:
         """Work until every budget is met; returns the number of trials this worker ran."""
         import optuna
 
+        share_accelerator()
         suite = self.studies.suite
         sweeps = {arm: self.studies.sweep(self.storage, arm) for arm in suite.arms}
         confirmation = self.studies.confirmation(self.storage)

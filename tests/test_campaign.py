@@ -164,3 +164,21 @@ def test_imdb_smoke_campaign_reports_every_comparison_and_protocol(workspace):
     assert "## Every comparison, every protocol" in report and "## What selecting on the test set adds" in report
     assert "aclImdb" in report  # the data source is named
     assert all((out / name).is_file() for name in ("paired.png", "effects.png", "curves.png"))
+
+
+def test_cifar_smoke_campaign_reports_stability_and_names_the_jpeg_copy(workspace):
+    assert main(["campaign", "cifar", "--profile", "smoke"]) == 0
+    out = workspace / "reports" / "cifar" / "smoke"
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["comparisons"]) == 6  # 3 comparisons x 2 protocols
+    assert all(arm["n_runs"] == 3 for arm in results["arms"].values())
+    assert [(s["treatment"], s["n_pairs"]) for s in results["stability"]] == [
+        ("lookahead_sgd", 3),
+        ("lookahead_adam", 3),
+    ]
+    assert [len(r["points"]) for r in results["robustness"]] == [5, 5]  # every grid point, once per arm
+    assert all(arm["n_trials"] == 5 for arm in results["tuning"]["arms"].values())
+    report = (out / "report.md").read_text()
+    assert "## Stability: spread across seeds, robustness across the tuning grid" in report
+    assert "JPEG quality-75 re-encodings of CIFAR-10" in report.split("## Verdict")[0]  # named at the top
+    assert (out / "stability.png").stat().st_size > 10_000

@@ -144,3 +144,36 @@ def test_expected_max_curve_is_the_mean_best_of_k_subsets():
         assert curve["mean"][k - 1] == pytest.approx(exact)
         assert curve["low"][k - 1] <= curve["mean"][k - 1] <= curve["high"][k - 1] + 1e-12
     assert curve["mean"][0] == pytest.approx(np.mean(scores)) and curve["mean"][-1] == max(scores)
+
+
+def test_sd_ci_is_the_sample_sd_with_an_interval_around_it():
+    values = np.random.default_rng(3).normal(0, 2.0, 15)
+    estimate = stats.sd_ci(values)
+    assert estimate.value == pytest.approx(np.std(values, ddof=1)) and estimate.n == 15
+    assert estimate.low < estimate.value < estimate.high
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.sd_ci([1.0, 2.0])
+
+
+def test_sd_ratio_resamples_seeds_in_pairs():
+    rng = np.random.default_rng(4)
+    baseline = rng.normal(0, 1.0, 20)
+    steady = 0.3 * baseline + rng.normal(0, 0.05, 20)  # a third of the spread, strongly paired
+    ratio = stats.sd_ratio(steady, baseline)
+    assert ratio.value == pytest.approx(np.std(steady, ddof=1) / np.std(baseline, ddof=1))
+    assert ratio.high < 1 and ratio.low > 0.15
+    same = stats.sd_ratio(baseline, baseline)
+    assert same.value == same.low == same.high == pytest.approx(1.0)  # every paired resample gives exactly 1
+    undefined = stats.sd_ratio([1.0, 2.0, 3.0], [5.0, 5.0, 5.0])
+    assert np.isinf(undefined.value) and np.isnan(undefined.low)
+
+
+def test_pitman_morgan_matches_its_closed_form():
+    """t = (F − 1)·√(n − 2) / (2·√(F·(1 − r²))) with F the variance ratio and r the paired correlation."""
+    rng = np.random.default_rng(5)
+    b = rng.normal(0, 2, 12)
+    t = 0.4 * b + rng.normal(0, 0.6, 12)
+    f, r, n = np.var(t, ddof=1) / np.var(b, ddof=1), np.corrcoef(t, b)[0, 1], 12
+    statistic = (f - 1) * np.sqrt(n - 2) / (2 * np.sqrt(f * (1 - r**2)))
+    assert stats.pitman_morgan_p(t, b) == pytest.approx(2 * st.t.sf(abs(statistic), n - 2), rel=1e-9)
+    assert stats.pitman_morgan_p(b, b) == 1.0

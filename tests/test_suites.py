@@ -65,7 +65,8 @@ def test_unknown_arm_model_dataset_all_listed_at_once(tmp_path):
 def test_unknown_workload_and_unknown_suite_name(tmp_path):
     problems = _problems(tmp_path, lambda d: d["workload"].update(name="transfr"))
     assert problems == [
-        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: sentiment, synthetic, transfer, vision"
+        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); "
+        "known: sentiment, synthetic, transfer, vision"
     ]
     with pytest.raises(SuiteError, match="did you mean 'fashion'"):
         load("fashon")

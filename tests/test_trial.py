@@ -98,3 +98,21 @@ def test_analysis_judges_every_comparison_under_every_protocol():
     for arm in results["arms"].values():
         assert arm["test_selection_inflation"]["value"] == pytest.approx(0.005)
         assert arm["protocols"]["as_published"]["n"] == 6
+
+
+def test_runs_of_several_backends_are_pooled_only_when_asked():
+    from harness.report.analysis import MixedBackends, NoResults, one_backend
+
+    records = [_record("scratch", i, OK, 0.9) for i in range(5)]
+    for i, record in enumerate(records):
+        record.tags["keras_backend"] = "torch" if i < 2 else "tensorflow"
+    with pytest.raises(MixedBackends, match=r"several Keras backends: tensorflow \(3 runs\), torch \(2 runs\)"):
+        one_backend(records, None, False)
+    chosen, said = one_backend(records, "torch", False)
+    assert [r.seed_index for r in chosen] == [0, 1] and said == "torch"
+    pooled, said = one_backend(records, None, True)
+    assert len(pooled) == 5 and said == "pooled across backends: tensorflow (3 runs), torch (2 runs)"
+    with pytest.raises(NoResults, match="no runs on Keras backend 'jax'"):
+        one_backend(records, "jax", False)
+    untagged = [_record("scratch", 0, OK, 0.9)]  # runs from before the backend was tagged ran on TensorFlow
+    assert one_backend(untagged, None, False) == (untagged, "tensorflow")

@@ -47,10 +47,13 @@ class Heun(keras.optimizers.Optimizer):
         gradient = ops.cast(gradient, variable.dtype)
         index = self._get_variable_index(variable)
         start, first = self._start[index], self._first_gradient[index]
-        predicting = ops.equal(self._iterations % 2, 0)
-        moved = ops.where(predicting, variable - lr * gradient, start - lr / 2 * (first + gradient))
-        self.assign(start, ops.where(predicting, variable, start))
-        self.assign(first, ops.where(predicting, gradient, first))
+        # Variables are read as tensors: JAX's ``where`` rejects Keras Variables (conversion
+        # follows the stateless scope JAX trains in), and on TensorFlow ``variable`` is a tf.Variable.
+        value, start_value, first_value = (ops.convert_to_tensor(v) for v in (variable, start, first))
+        predicting = ops.equal(ops.convert_to_tensor(self._iterations) % 2, 0)
+        moved = ops.where(predicting, value - lr * gradient, start_value - lr / 2 * (first_value + gradient))
+        self.assign(start, ops.where(predicting, value, start_value))
+        self.assign(first, ops.where(predicting, gradient, first_value))
         self.assign(variable, moved)
 
 

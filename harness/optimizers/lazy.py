@@ -48,7 +48,7 @@ class LazyAdam(keras.optimizers.Adam):
         return super().update_step(gradient, variable, learning_rate)
 
     def _step_size(self, learning_rate, dtype):
-        step = ops.cast(self.iterations + 1, dtype)
+        step = ops.cast(ops.convert_to_tensor(self.iterations) + 1, dtype)
         beta_1_power = ops.power(ops.cast(self.beta_1, dtype), step)
         beta_2_power = ops.power(ops.cast(self.beta_2, dtype), step)
         return ops.cast(learning_rate, dtype) * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
@@ -73,9 +73,15 @@ class LazyAdam(keras.optimizers.Adam):
         present = present_rows(gradient, variable.dtype)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        self.assign_add(m, present * (1 - self.beta_1) * (gradient - m))
-        self.assign_add(v, present * (1 - self.beta_2) * (ops.square(gradient) - v))
-        step = self._step_size(learning_rate, variable.dtype) * m / (ops.sqrt(v) + self.epsilon)
+        # The moments are read once as tensors (JAX ops reject Keras Variables; conversion follows
+        # the stateless scope JAX trains in) and their new values assigned: ``m + delta`` is
+        # exactly what ``assign_add`` stored before, so TensorFlow's numbers are unchanged.
+        m_old, v_old = ops.convert_to_tensor(m), ops.convert_to_tensor(v)
+        m_new = m_old + present * (1 - self.beta_1) * (gradient - m_old)
+        v_new = v_old + present * (1 - self.beta_2) * (ops.square(gradient) - v_old)
+        self.assign(m, m_new)
+        self.assign(v, v_new)
+        step = self._step_size(learning_rate, variable.dtype) * m_new / (ops.sqrt(v_new) + self.epsilon)
         self.assign_sub(variable, present * step)
 
     def get_config(self) -> dict:

@@ -43,29 +43,24 @@ class Lookahead(OptimizerWrapper):
     def apply(self, grads, trainable_variables=None) -> None:
         self._build_once(trainable_variables)
         variables = self._trainable_variables
-
-        def start() -> None:  # φ ← θ at the first step, whatever happened to θ since build
-            for slow, fast in zip(self.slow_weights, variables, strict=True):
-                slow.assign(fast)
-
-        ops.cond(ops.equal(self._iterations, 0), start, lambda: None)
+        # Branch-free (``where``, not ``cond``): JAX cannot assign variables inside a traced branch.
+        first = ops.equal(self._iterations, 0)  # φ ← θ at the first step, whatever happened to θ since build
+        for slow, fast in zip(self.slow_weights, variables, strict=True):
+            slow.assign(ops.where(first, fast.value, slow.value))
         self.inner.apply(grads, trainable_variables)
         updates, just_updated = self._inner_updates()
-
-        def synchronise() -> None:
-            for slow, fast in zip(self.slow_weights, variables, strict=True):
-                moved = slow + ops.cast(self.alpha, slow.dtype) * (fast - slow)
-                slow.assign(moved)
-                fast.assign(moved)
-
-        ops.cond(ops.logical_and(just_updated, ops.equal(updates % self.k, 0)), synchronise, lambda: None)
+        synchronise = ops.logical_and(just_updated, ops.equal(updates % self.k, 0))
+        for slow, fast in zip(self.slow_weights, variables, strict=True):
+            moved = slow.value + ops.cast(self.alpha, slow.dtype) * (fast.value - slow.value)
+            slow.assign(ops.where(synchronise, moved, slow.value))
+            fast.assign(ops.where(synchronise, moved, fast.value))
         self._iterations.assign_add(1)
 
     def swap_in_slow_weights(self) -> list:
         """Put φ into the model's variables; returns θ for :meth:`restore_fast_weights`."""
         fast = [ops.copy(ops.convert_to_tensor(v)) for v in self._trainable_variables]
         for variable, slow in zip(self._trainable_variables, self.slow_weights, strict=True):
-            variable.assign(slow)
+            variable.assign(ops.copy(slow.value))  # a copy: JAX may donate (delete) a model variable's buffer
         return fast
 
     def restore_fast_weights(self, fast: list) -> None:

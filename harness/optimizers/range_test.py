@@ -63,7 +63,7 @@ def lr_range_test(
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
     weights = [np.array(w) for w in model.get_weights()]
-    state = [np.array(v) for v in optimizer.variables]
+    state = [np.array(keras.ops.convert_to_numpy(v)) for v in optimizer.variables]  # copies, on every backend
     batches = _batches(x, y, batch_size, seed)
     original_rate = float(optimizer.learning_rate)
 

@@ -8,11 +8,20 @@ from functools import cache
 from pathlib import Path
 
 from harness.console import Console
-from harness.report.analysis import analyse, sweep_torture, tuning_summary
-from harness.report.figures import budget_plot, curves_plot, effects_plot, grid_plot, paired_plot, torture_plot
+from harness.report.analysis import analyse, one_backend, sweep_torture, tuning_summary
+from harness.report.figures import (
+    budget_plot,
+    curves_plot,
+    effects_plot,
+    grid_plot,
+    paired_plot,
+    stability_plot,
+    torture_plot,
+)
 from harness.report.html import to_html, write_text_atomic
 from harness.report.index import write_index
 from harness.report.markdown import Formatter, render
+from harness.report.stability import robustness
 from harness.suites import Suite
 
 FORMATS = ("md", "html")
@@ -28,11 +37,14 @@ def write_report(
     command: str,
     console: Console,
     formats: tuple[str, ...] = FORMATS,
+    backend: str | None = None,
+    pool_backends: bool = False,
 ) -> Path:
     """Read the campaign's trials from MLflow; write its report folder (each file atomically) and the index.
 
     ``formats``: ``md`` (report.md) and/or ``html`` (report.html, self-contained). The
-    figures and ``results.json`` are always written.
+    figures and ``results.json`` are always written. Runs of one Keras backend are reported
+    (``backend``, or the only one present); ``pool_backends`` pools several, and the report says so.
     """
     from harness.studies import TUNED, UNTUNED, campaign_key
     from harness.tracking import KIND_SWEEP, Tracker
@@ -41,8 +53,8 @@ def write_report(
     tracker = tracker or Tracker()
     experiment = tracker.experiment(suite.name)
     key = campaign_key(suite, profile, root_seed)
-    records = tracker.trial_records(experiment, key)
-    sweeps = tracker.trial_records(experiment, key, False, kind=KIND_SWEEP)
+    records, backends = one_backend(tracker.trial_records(experiment, key), backend, pool_backends)
+    sweeps, _ = one_backend(tracker.trial_records(experiment, key, False, kind=KIND_SWEEP), backend, pool_backends)
     tuning = tuning_summary(suite, profile, sweeps)
 
     def hashes(variant: str) -> Callable[[str, int], str]:
@@ -61,6 +73,8 @@ def write_report(
     main = TUNED if tuning["tuned"] else UNTUNED
     results = analyse(suite, profile, of(main), hashes(main))
     results["tuning"] = tuning
+    results["keras_backend"] = backends
+    results["robustness"] = robustness(suite, tuning) if tuning["tuned"] else []
     results["torture_configs"] = sweep_torture(suite, sweeps, results) if tuning["tuned"] else None
     results["variant"] = main
     if main == TUNED:
@@ -95,6 +109,10 @@ def write_report(
         )
     if grid_plot(results, out / "grid.png", scale):
         figures.append(("grid.png", "The author's search run in full: every run's effect per setting, and the mean"))
+    if stability_plot(results, out / "stability.png", scale):
+        figures.append(
+            ("stability.png", "Stability: SD across seeds per arm (95% CI), and the tuning objective across the grid")
+        )
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
     write_text_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=False))

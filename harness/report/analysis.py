@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import numpy as np
 from scipy import stats as st
 
 from harness import stats
+from harness.report.stability import spread
 from harness.report.torture import config_search, search_curve
 from harness.studies import PRUNED_AT
 from harness.suites import Comparison, Protocol, Suite
@@ -61,6 +62,11 @@ def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dic
         )
         best = max(complete, key=lambda r: (sign * r.metrics[tuning.objective], -r.seed_index), default=None)
         values = [r.metrics[tuning.objective] for r in complete]
+        trials = [
+            {"params": json.loads(r.tags["tuned_params"]), "value": _objective(r, tuning.objective), "status": r.status}
+            for r in sorted(runs, key=lambda r: r.seed_index)
+            if f"info.{PRUNED_AT}" not in r.tags and "tuned_params" in r.tags
+        ]
         arms[arm] = {
             "n_trials": len(runs),
             "n_complete": len(complete),
@@ -69,6 +75,7 @@ def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dic
             "best_value": best.metrics[tuning.objective] if best else None,
             "best_params": json.loads(best.tags["tuned_params"]) if best else None,
             "search_space": {k: v.model_dump(exclude_defaults=True) for k, v in suite.search_space(arm).items()},
+            "trials": trials,
             "expected_max": stats.expected_max_curve([sign * v for v in values]) if len(values) >= 2 else None,
         }
         if arms[arm]["expected_max"] and sign < 0:
@@ -85,6 +92,11 @@ def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dic
         "pruner": tuning.pruner.model_dump(),
         "arms": arms,
     }
+
+
+def _objective(record: TrialRecord, name: str) -> float | None:
+    value = _score(record, name)
+    return value if value is not None and np.isfinite(value) else None
 
 
 def sweep_torture(suite: Suite, sweeps: list[TrialRecord], results: dict) -> dict | None:
@@ -150,6 +162,27 @@ def grid_summary(suite: Suite, profile: str, comparison: dict | None) -> dict | 
 
 class NoResults(LookupError):
     """No finished trials match the suite's current definition."""
+
+
+class MixedBackends(NoResults):
+    """The runs come from several Keras backends and the user did not ask to pool them."""
+
+
+def one_backend(records: list[TrialRecord], backend: str | None, pool: bool) -> tuple[list[TrialRecord], str]:
+    """The runs of one Keras backend (``backend``, or the only one present), or all of them if
+    ``pool``; with a description for the report. Runs of different backends are never pooled silently."""
+    counts = Counter(r.tags.get("keras_backend", "tensorflow") for r in records)
+    listed = ", ".join(f"{name} ({n} runs)" for name, n in sorted(counts.items()))
+    if backend:
+        if backend not in counts:
+            raise NoResults(f"no runs on Keras backend '{backend}' here; the runs found: {listed or 'none'}")
+        return [r for r in records if r.tags.get("keras_backend", "tensorflow") == backend], backend
+    if len(counts) > 1 and not pool:
+        raise MixedBackends(
+            f"the runs come from several Keras backends: {listed}; numbers from different backends are not "
+            "pooled silently — report one with --backend NAME, or pool them with --pool-backends (the report says so)"
+        )
+    return records, (f"pooled across backends: {listed}" if len(counts) > 1 else next(iter(counts), "none"))
 
 
 def _band(runs: list[list[float]]) -> dict:
@@ -280,6 +313,9 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
     )
 
     grid = grid_summary(suite, profile, headline)
+    per_seed = {
+        arm: {i: v for i, r in runs.items() if (v := _score(r, metric)) is not None} for arm, runs in by_arm.items()
+    }
     provenance: dict[str, list[str]] = defaultdict(list)
     for record in current:
         for key in PROVENANCE_KEYS:
@@ -306,6 +342,7 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
         "comparison": headline,
         "comparisons": comparisons,
         "grid": grid,
+        "stability": spread(suite, per_seed),
         "provenance": dict(provenance),
         "total_wall_time_s": float(sum(r.wall_time_s for r in current)),
     }

@@ -200,3 +200,57 @@ def grid_plot(results: dict, path: Path, scale: float) -> bool:
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     _save(fig, path)
     return True
+
+
+def stability_plot(results: dict, path: Path, scale: float) -> bool:
+    """Left: each arm's SD across seeds with its CI; right: the tuning objective across the grid per arm."""
+    spreads, robust = results.get("stability") or [], results.get("robustness") or []
+    if not spreads and not robust:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    sds = {arm: sd for pair in spreads for arm, sd in pair["sd"].items()}
+    for i, sd in enumerate(sds.values()):
+        low, high = (sd["value"] if sd[end] is None else sd[end] for end in ("low", "high"))
+        left.errorbar(
+            [i],
+            [sd["value"] * scale],
+            yerr=[[(sd["value"] - low) * scale], [(high - sd["value"]) * scale]],
+            fmt="o",
+            capsize=5,
+            color=COLOURS[i % len(COLOURS)],
+        )
+    for pair in spreads:
+        for arm, reported in pair["reported_sd"].items():
+            left.scatter([list(sds).index(arm)], [reported * scale], marker="x", color="black", zorder=3)
+    left.set_xticks(range(len(sds)), list(sds), rotation=15)
+    left.set_ylabel("SD across seeds" + (" (points)" if scale == 100 else ""))
+    left.set_title("spread across seeds (95% CI; x = reported)")
+    drawn: set[str] = set()
+    for found in robust:
+        for arm in (found["baseline"], found["treatment"]):
+            if arm in drawn:
+                continue
+            drawn.add(arm)
+            points = found["points"]
+            xs = [next(iter(p["params"].values())) for p in points]
+            numeric = all(isinstance(x, (int, float)) and x > 0 for x in xs)
+            right.plot(
+                xs if numeric else range(len(xs)),
+                [p[arm] * scale for p in points],
+                marker="o",
+                label=arm,
+                color=COLOURS[(len(drawn) - 1) % len(COLOURS)],
+            )
+            if numeric:
+                right.set_xscale("log")
+            else:
+                right.set_xticks(range(len(xs)), [str(x) for x in xs])
+            right.set_xlabel(next(iter(points[0]["params"])))
+    if robust:
+        right.set_ylabel(robust[0]["objective"] + (" (%)" if scale == 100 else ""))
+        right.set_title("tuning grid, one run per point")
+        right.legend(fontsize=8)
+    else:
+        right.set_visible(False)
+    _save(fig, path)
+    return True

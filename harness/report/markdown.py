@@ -223,6 +223,92 @@ def _grid(results: dict, fmt: Formatter) -> list[str]:
     return lines
 
 
+def _sd(fmt: Formatter, estimate: dict) -> str:
+    def show(x: float | None) -> str:
+        return "?" if x is None else fmt.delta(x).lstrip("+")
+
+    return (
+        f"{show(estimate['value'])} (95% CI {show(estimate['low'])} to {show(estimate['high'])}; n = {estimate['n']})"
+    )
+
+
+def _ratio(estimate: dict) -> str:
+    def show(x: float | None) -> str:
+        return "?" if x is None else f"{x:.2f}"
+
+    interval = f"95% CI {show(estimate['low'])} to {show(estimate['high'])}"
+    return f"{show(estimate['value'])} ({interval}; n = {estimate['n']} pairs)"
+
+
+def _stability(results: dict, fmt: Formatter) -> list[str]:
+    """Spread across seeds (SD and SD ratio) and robustness across the tuning grid."""
+    spreads, robust = results.get("stability") or [], results.get("robustness") or []
+    if not spreads and not robust:
+        return []
+    lines = ["## Stability: spread across seeds, robustness across the tuning grid", ""]
+    if spreads:
+        lines += [
+            f"Standard deviation of {results['claim']['metric_label']} across seeds (BCa bootstrap CIs), and the "
+            "ratio SD(treatment) / SD(baseline) on the seeds both finished (seeds resampled in pairs). "
+            "The Pitman–Morgan test checks equal variances of paired samples (exact under normality).",
+            "",
+            _row(
+                "treatment vs baseline",
+                "SD treatment",
+                "SD baseline",
+                "SD ratio",
+                "Pitman–Morgan p",
+                "verdict",
+                "reported",
+            ),
+            _row("---", "---", "---", "---", "---:", "---", "---"),
+        ]
+        for pair in spreads:
+            base, treat, reported = pair["baseline"], pair["treatment"], pair["reported_sd"]
+            said = ", ".join(f"`{arm}` {fmt.delta(sd).lstrip('+')}" for arm, sd in reported.items())
+            if pair["reported_ratio"] is not None:
+                said += f"; ratio {pair['reported_ratio']:.2f}"
+            lines.append(
+                _row(
+                    f"`{treat}` vs `{base}`",
+                    _sd(fmt, pair["sd"][treat]),
+                    _sd(fmt, pair["sd"][base]),
+                    _ratio(pair["ratio"]),
+                    _p(pair["pitman_morgan_p"]),
+                    pair["verdict"],
+                    said or "—",
+                )
+            )
+        lines.append("")
+    for found in robust:
+        base, treat = found["baseline"], found["treatment"]
+        objective = Formatter(found["objective"])
+        settings = list(found["points"][0]["params"])
+        lines += [
+            f"**Robustness of `{treat}` vs `{base}`**: the tuning objective `{found['objective']}` at every "
+            f"grid point both arms tried (one tuning seed per point, so each cell is a single run). Across the "
+            f"{len(found['points'])} points `{treat}` − `{base}` averages "
+            f"{objective.ci(found['advantage'], delta=True)} (t interval over grid points). Worst point: "
+            f"`{treat}` {objective.value(found['worst'][treat])}, `{base}` {objective.value(found['worst'][base])}; "
+            f"best − worst: `{treat}` {objective.delta(found['range'][treat]).lstrip('+')}, "
+            f"`{base}` {objective.delta(found['range'][base]).lstrip('+')}.",
+            "",
+            _row(*settings, f"`{base}`", f"`{treat}`", "difference"),
+            _row(*["---"] * len(settings), "---:", "---:", "---:"),
+        ]
+        for row in found["points"]:
+            lines.append(
+                _row(
+                    *row["params"].values(),
+                    objective.value(row[base]),
+                    objective.value(row[treat]),
+                    objective.delta(row[treat] - row[base]),
+                )
+            )
+        lines.append("")
+    return lines
+
+
 def _tuning(results: dict, fmt: Formatter) -> list[str]:
     """The tuning budget, each arm's sweep and best params; the untuned effect beside the tuned one."""
     tuning = results.get("tuning")
@@ -236,13 +322,18 @@ def _tuning(results: dict, fmt: Formatter) -> list[str]:
             "",
         ]
     sampler, pruner = tuning["sampler"], tuning["pruner"]
+    sampler_text = (
+        "grid (every grid point once, in a seeded order)"
+        if sampler["kind"] == "grid"
+        else ", ".join(f"{k}={v}" for k, v in sampler.items())
+    )
     lines = [
         "## Tuning",
         "",
         f"Equal budget: **{tuning['budget']} Optuna trials per arm**, on tuning seeds disjoint from the "
         f"confirmation seeds, maximising{'' if tuning['higher_is_better'] else ' (minimising)'} "
         f"`{tuning['objective']}` (validation data; the test set is never used to choose). Sampler "
-        + ", ".join(f"{k}={v}" for k, v in sampler.items())
+        + sampler_text
         + "; pruner "
         + (", ".join(f"{k}={v}" for k, v in pruner.items()) if pruner["kind"] != "none" else "none")
         + ". The confirmation runs below use each arm's best params.",
@@ -304,6 +395,20 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     ]
     if results["report_command"] not in results["campaign_commands"]:
         lines += [f"Report rebuilt from MLflow by: `{results['report_command']}`", ""]
+    backend = results.get("keras_backend", "")
+    if backend.startswith("pooled"):
+        lines += [f"> **Keras backend: {backend}** — pooled because the report was asked to (`--pool-backends`).", ""]
+    elif backend:
+        provenance = results["provenance"]
+        versions = ", ".join(
+            f"{name} {'; '.join(provenance[f'version.{name}'])}"
+            for name in ("keras", backend, f"{backend}-cpu")
+            if provenance.get(f"version.{name}")
+        )
+        lines += [f"Keras backend: **{backend}** ({versions}).", ""]
+    sources = results["provenance"].get("data_source", [])
+    if sources:
+        lines += ["Data: " + "; ".join(sources) + ".", ""]
     if results["changes_protocol"]:
         lines += [f"> **This profile departs from the claim's protocol:** {results['changes_protocol']}.", ""]
     if comparison:
@@ -327,6 +432,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     lines += _verdict_table(results, fmt)
     lines += _torture(results, fmt)
     lines += _grid(results, fmt)
+    lines += _stability(results, fmt)
     lines += _tuning(results, fmt)
     lines += [
         "## The claim",

@@ -23,7 +23,14 @@ from harness.data.splits import stratified_split
 from harness.optimizers import LazyAdam, MaskedLazy
 from harness.registry import DATASETS, MODELS
 from harness.seeds import derive
-from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, TestEachEpoch, merge_history
+from harness.training import (
+    FollowEpoch,
+    OrderedBatches,
+    StopOnNonFinite,
+    TestEachEpoch,
+    merge_history,
+    steps_per_execution,
+)
 from harness.workloads import Outcome
 from harness.workloads.sentiment_settings import SentimentSettings
 
@@ -66,7 +73,7 @@ def run(settings: SentimentSettings, seed: int, callbacks: list | None = None) -
         optimizer=make_optimizer(settings),
         loss="binary_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=settings.steps_per_execution,
+        steps_per_execution=steps_per_execution(settings.steps_per_execution),
     )
     batches = OrderedBatches(train.x, train.y, settings.batch_size, derive(seed, "order"))
     monitor, tested = StopOnNonFinite("training"), TestEachEpoch(test.x, test.y, EVAL_BATCH)

@@ -13,7 +13,7 @@ import keras
 from harness.data.fashion_mnist import N_CLASSES, task_a, task_b
 from harness.registry import DATASETS, MODELS
 from harness.seeds import derive
-from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, merge_history
+from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, merge_history, steps_per_execution
 from harness.workloads import Outcome
 from harness.workloads.transfer_settings import TransferSettings
 
@@ -25,7 +25,7 @@ def _compile(model: keras.Model, settings: TransferSettings, loss: str) -> None:
         optimizer=keras.optimizers.SGD(learning_rate=settings.learning_rate),
         loss=loss,
         metrics=["accuracy"],
-        steps_per_execution=settings.steps_per_execution,
+        steps_per_execution=steps_per_execution(settings.steps_per_execution),
     )
 
 

@@ -29,7 +29,7 @@ from harness.data.splits import stratified_split
 from harness.optimizers import Lookahead, SlowWeightsEvaluation
 from harness.registry import DATASETS, MODELS
 from harness.seeds import derive
-from harness.training import EpochTimer, FollowEpoch, StopOnNonFinite, TestEachEpoch, merge_history
+from harness.training import EpochTimer, FollowEpoch, StopOnNonFinite, TestEachEpoch, merge_history, steps_per_execution
 from harness.workloads import Outcome
 from harness.workloads.vision_settings import VisionSettings
 
@@ -48,8 +48,8 @@ def learning_rate(settings: VisionSettings, steps_per_epoch: int):
     start = settings.learning_rate * settings.learning_rate_scale
     if not settings.lr_decay_epochs:
         return start
-    return keras.optimizers.schedules.PiecewiseConstantDecay(
-        [epoch * steps_per_epoch for epoch in settings.lr_decay_epochs],
+    return keras.optimizers.schedules.PiecewiseConstantDecay(  # a boundary's own step keeps the earlier rate
+        [epoch * steps_per_epoch - 1 for epoch in settings.lr_decay_epochs],
         [start * settings.lr_decay_factor**i for i in range(len(settings.lr_decay_epochs) + 1)],
     )
 
@@ -104,7 +104,7 @@ def run(settings: VisionSettings, seed: int, callbacks: list | None = None) -> O
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
         jit_compile=settings.jit_compile,
-        steps_per_execution=settings.steps_per_execution,
+        steps_per_execution=steps_per_execution(settings.steps_per_execution),
     )
     batches = _training_batches(x_train, y_train, settings, seed, mean, std)
     slow = [SlowWeightsEvaluation()] if settings.lookahead else []

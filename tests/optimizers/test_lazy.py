@@ -1,9 +1,12 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from harness.optimizers import LazyAdam, MaskedLazy
+
+TF_ONLY = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="tf.IndexedSlices gradients exist only on TensorFlow"
+)
 
 ROWS, DIM, LR, B1, B2, EPS = 6, 3, 0.01, 0.9, 0.999, 1e-7
 RNG = np.random.default_rng(1)
@@ -17,6 +20,18 @@ def _dense(indices, values):
     grad = np.zeros((ROWS, DIM), "float32")
     np.add.at(grad, indices, values)
     return grad
+
+
+def _gradient(form, indices, values):
+    """The step's gradient as TensorFlow's sparse ``IndexedSlices`` or as a dense backend tensor."""
+    if form == "dense":
+        return keras.ops.convert_to_tensor(_dense(indices, values))
+    import tensorflow as tf
+
+    return tf.IndexedSlices(values, indices, dense_shape=tf.constant([ROWS, DIM], tf.int64))
+
+
+FORMS = pytest.mark.parametrize("form", ["dense", pytest.param("sparse", marks=TF_ONLY)])
 
 
 def _reference_lazy_adam(start):
@@ -42,10 +57,12 @@ def _slots(optimizer):
 START = RNG.normal(size=(ROWS, DIM)).astype("float32")
 
 
-def test_sparse_path_matches_reference_and_leaves_absent_rows_and_slots_alone():
+@FORMS
+def test_matches_reference_and_leaves_absent_rows_and_slots_alone(form):
+    # Sparse: TensorFlow's IndexedSlices path. Dense (every backend): all-zero gradient rows are absent.
     variable, optimizer = _embeddings(START), LazyAdam(LR)
     for indices, values in STEPS:
-        optimizer.apply([tf.IndexedSlices(values, indices, dense_shape=tf.constant([ROWS, DIM], tf.int64))], [variable])
+        optimizer.apply([_gradient(form, indices, values)], [variable])
     var, m, v = _reference_lazy_adam(START)
     np.testing.assert_allclose(np.array(variable), var, rtol=1e-5, atol=1e-6)
     got_m, got_v = _slots(optimizer)
@@ -56,13 +73,14 @@ def test_sparse_path_matches_reference_and_leaves_absent_rows_and_slots_alone():
     assert not got_m[never_seen].any() and not got_v[never_seen].any()
 
 
+@TF_ONLY
 def test_dense_gradient_row_mask_path_equals_the_sparse_path():
     # Other backends have no IndexedSlices: rows with an all-zero gradient row are absent.
     sparse, dense = _embeddings(START), _embeddings(START)
     sparse_opt, dense_opt = LazyAdam(LR), LazyAdam(LR)
     for indices, values in STEPS:
-        sparse_opt.apply([tf.IndexedSlices(values, indices, dense_shape=tf.constant([ROWS, DIM], tf.int64))], [sparse])
-        dense_opt.apply([tf.constant(_dense(indices, values))], [dense])
+        sparse_opt.apply([_gradient("sparse", indices, values)], [sparse])
+        dense_opt.apply([_gradient("dense", indices, values)], [dense])
     np.testing.assert_allclose(np.array(dense), np.array(sparse), rtol=1e-6, atol=1e-7)
 
 
@@ -71,8 +89,8 @@ def test_dense_variables_get_exactly_adams_update():
     ours, keras_adam = keras.Variable(np.ones((4, 2), "float32")), keras.Variable(np.ones((4, 2), "float32"))
     lazy, adam = LazyAdam(LR), keras.optimizers.Adam(LR)
     for grad in kernel_grads:
-        lazy.apply([tf.constant(grad)], [ours])
-        adam.apply([tf.constant(grad)], [keras_adam])
+        lazy.apply([keras.ops.convert_to_tensor(grad)], [ours])
+        adam.apply([keras.ops.convert_to_tensor(grad)], [keras_adam])
     np.testing.assert_array_equal(np.array(ours), np.array(keras_adam))
 
 
@@ -102,15 +120,15 @@ def test_keras_adam_is_not_lazy_but_lazy_adam_is_in_a_real_model():
     np.testing.assert_array_equal(before, after)
 
 
-def test_masked_lazy_freezes_zero_gradient_rows_but_updates_their_slots():
+@FORMS
+def test_masked_lazy_freezes_zero_gradient_rows_but_updates_their_slots(form):
     variable, optimizer = _embeddings(START), MaskedLazy(keras.optimizers.Adam(LR))
     reference = keras.Variable(START.copy())
     adam = keras.optimizers.Adam(LR)
     for indices, values in STEPS:
         before = np.array(variable)
-        dense = tf.constant(_dense(indices, values))
-        optimizer.apply([tf.IndexedSlices(values, indices, dense_shape=tf.constant([ROWS, DIM], tf.int64))], [variable])
-        adam.apply([dense], [reference])
+        optimizer.apply([_gradient(form, indices, values)], [variable])
+        adam.apply([_gradient("dense", indices, values)], [reference])
         absent = np.setdiff1d(np.arange(ROWS), indices)
         np.testing.assert_array_equal(np.array(variable)[absent], before[absent])  # lr 0 for absent rows
     # Row 1 was absent after step 2: its momentum still decayed (state updated as usual).
@@ -123,8 +141,8 @@ def test_masked_lazy_freezes_zero_gradient_rows_but_updates_their_slots():
 def test_masked_lazy_present_rows_move_exactly_as_the_inner_optimizer():
     indices, values = STEPS[0]
     wrapped, plain = _embeddings(START), keras.Variable(START.copy())
-    MaskedLazy(keras.optimizers.Adam(LR)).apply([tf.constant(_dense(indices, values))], [wrapped])
-    keras.optimizers.Adam(LR).apply([tf.constant(_dense(indices, values))], [plain])
+    MaskedLazy(keras.optimizers.Adam(LR)).apply([_gradient("dense", indices, values)], [wrapped])
+    keras.optimizers.Adam(LR).apply([_gradient("dense", indices, values)], [plain])
     np.testing.assert_array_equal(np.array(wrapped)[[0, 2]], np.array(plain)[[0, 2]])
 
 
@@ -132,9 +150,9 @@ def test_only_named_variables_are_lazy():
     kernel = keras.Variable(np.ones((3, 2), "float32"), name="kernel")
     grad = np.zeros((3, 2), "float32")
     grad[0] = 1.0
-    MaskedLazy(keras.optimizers.SGD(0.1)).apply([tf.constant(grad)], [kernel])
+    MaskedLazy(keras.optimizers.SGD(0.1)).apply([keras.ops.convert_to_tensor(grad)], [kernel])
     np.testing.assert_allclose(np.array(kernel)[0], 0.9)  # kernels are never masked...
-    LazyAdam(LR).apply([tf.constant(grad)], [kernel])  # ...and LazyAdam treats them as dense Adam
+    LazyAdam(LR).apply([keras.ops.convert_to_tensor(grad)], [kernel])  # ...and LazyAdam treats them as dense Adam
     with pytest.raises(ValueError, match="amsgrad"):
         LazyAdam(amsgrad=True)
 
@@ -156,6 +174,6 @@ def test_masked_lazy_adam_matches_numpy_reference():
         var = np.where(present, var - alpha * m / (np.sqrt(v) + EPS), var)
     variable, optimizer = _embeddings(START), MaskedLazy(keras.optimizers.Adam(LR))
     for indices, values in STEPS:
-        optimizer.apply([tf.constant(_dense(indices, values))], [variable])
+        optimizer.apply([_gradient("dense", indices, values)], [variable])
     np.testing.assert_allclose(np.array(variable), var, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.array(optimizer.inner._momentums[0]), m, rtol=1e-5, atol=1e-7)
