@@ -255,8 +255,12 @@ def cohens_dz(differences, *, confidence: float = CONFIDENCE) -> Estimate:
         def excess(shift: float) -> float:
             return st.nct.sf(observed, n - 1, shift) - tail
 
-        low, high = observed - 10 - abs(observed), observed + 10 + abs(observed)
-        return optimize.brentq(excess, low, high)
+        reach = 10 + abs(observed)  # widened until it brackets the root: with 1-2 df the tails are very heavy
+        for _ in range(40):
+            if excess(observed - reach) < 0 < excess(observed + reach):
+                break
+            reach *= 2
+        return optimize.brentq(excess, observed - reach, observed + reach)
 
     low = shift_where((1 - confidence) / 2) / math.sqrt(n)
     high = shift_where((1 + confidence) / 2) / math.sqrt(n)

@@ -17,7 +17,7 @@ def real_data_dir() -> Path | None:
     """The Fashion-MNIST files if this machine has them (dev and CI: ../shared/datasets)."""
     for base in (os.environ.get("HARNESS_DATA_DIR"), ROOT.parent / "shared" / "datasets"):
         if base and (Path(base) / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").is_file():
-            return Path(base)
+            return Path(base).resolve()  # absolute: tests change directory
     return None
 
 

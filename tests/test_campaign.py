@@ -166,7 +166,7 @@ def test_imdb_smoke_campaign_reports_every_comparison_and_protocol(workspace):
     assert all((out / name).is_file() for name in ("paired.png", "effects.png", "curves.png"))
 
 
-def test_cifar_smoke_campaign_reports_stability_and_names_the_jpeg_copy(workspace):
+def test_cifar_smoke_campaign_reports_spread_and_names_the_jpeg_copy(workspace):
     assert main(["campaign", "cifar", "--profile", "smoke"]) == 0
     out = workspace / "reports" / "cifar" / "smoke"
     results = json.loads((out / "results.json").read_text())
@@ -176,8 +176,7 @@ def test_cifar_smoke_campaign_reports_stability_and_names_the_jpeg_copy(workspac
         ("lookahead_sgd", 3),
         ("lookahead_adam", 3),
     ]
-    assert [len(r["points"]) for r in results["robustness"]] == [5, 5]  # every grid point, once per arm
-    assert all(arm["n_trials"] == 5 for arm in results["tuning"]["arms"].values())
+    assert results["robustness"] == []  # untuned: no grid (tests/test_sweeps.py runs one)
     report = (out / "report.md").read_text()
     assert "## Stability: spread across seeds, robustness across the tuning grid" in report
     assert "JPEG quality-75 re-encodings of CIFAR-10" in report.split("## Verdict")[0]  # named at the top

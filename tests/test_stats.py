@@ -177,3 +177,13 @@ def test_pitman_morgan_matches_its_closed_form():
     statistic = (f - 1) * np.sqrt(n - 2) / (2 * np.sqrt(f * (1 - r**2)))
     assert stats.pitman_morgan_p(t, b) == pytest.approx(2 * st.t.sf(abs(statistic), n - 2), rel=1e-9)
     assert stats.pitman_morgan_p(b, b) == 1.0
+
+
+def test_dz_interval_is_found_for_two_nearly_equal_differences():
+    """With 1 degree of freedom the noncentral t is so heavy-tailed that the root lies far out
+    (a smoke campaign on PyTorch hit this); the interval must still invert the distribution."""
+    estimate = stats.cohens_dz([0.01, 0.01001])
+    observed = estimate.value * np.sqrt(2)
+    assert estimate.low < estimate.value < estimate.high
+    for bound, tail in ((estimate.low, 0.025), (estimate.high, 0.975)):
+        assert st.nct.sf(observed, 1, bound * np.sqrt(2)) == pytest.approx(tail, abs=1e-6)
