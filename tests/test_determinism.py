@@ -23,10 +23,6 @@ print(json.dumps({"backend": keras.backend.backend(), "status": result.status, "
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow",
-    reason="on TensorFlow, test_campaign.py's kill-and-resume test already compares a fresh process seed by seed",
-)
 def test_same_seed_same_numbers_in_two_processes(data_dir):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 

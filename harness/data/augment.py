@@ -27,10 +27,6 @@ class Augmentation:
     pad: int = 4  # pixels of zero padding on every side before the random crop
     flip: bool = True  # random horizontal flip with probability 1/2
 
-    @property
-    def enabled(self) -> bool:
-        return self.pad > 0 or self.flip
-
 
 @dataclass(frozen=True)
 class EpochPlan:
@@ -135,7 +131,8 @@ class TFAugmentedBatches:
     ) -> None:
         import tensorflow as tf
 
-        self.seed, self.augmentation, count = seed, augmentation, len(y)
+        self.seed, self.augmentation = seed, augmentation
+        count = self.count = len(y)
         images, labels = tf.constant(x), tf.constant(y)
         self._order = tf.Variable(tf.zeros(count, tf.int32), trainable=False)
         self._offsets = tf.Variable(tf.zeros((count, 2), tf.int32), trainable=False)
@@ -162,7 +159,7 @@ class TFAugmentedBatches:
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
-        plan = epoch_plan(len(self._order.numpy()), self.seed, epoch, self.augmentation)
+        plan = epoch_plan(self.count, self.seed, epoch, self.augmentation)
         self._order.assign(plan.order.astype(np.int32))
         self._offsets.assign(np.stack([plan.dy, plan.dx], -1).astype(np.int32))
         self._flips.assign(plan.flip)
