@@ -1,7 +1,8 @@
-"""Sessions: tests, tests-torch, lint, suite-<name> (one per suites/*.yaml), calibrate, report, mlflow-ui, dashboard.
+"""Sessions: tests, tests-torch, tests-jax, lint, suite-<name> (one per suites/*.yaml), calibrate,
+report, mlflow-ui, dashboard.
 
-`nox` alone runs lint, tests and tests-torch (the README's test command). Data comes from
-$HARNESS_DATA_DIR; when it is unset and ../shared/datasets exists (dev and CI
+`nox` alone runs lint, tests, tests-torch and tests-jax (the README's test command). Data comes
+from $HARNESS_DATA_DIR; when it is unset and ../shared/datasets exists (dev and CI
 machines), that folder is used.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests-torch"]
+nox.options.sessions = ["lint", "tests", "tests-torch", "tests-jax"]
 nox.options.reuse_venv = "yes"
 
 ROOT = Path(__file__).parent
@@ -49,11 +50,22 @@ OTHER_BACKEND_TESTS = (
 )
 
 
+def _other_backend(session: nox.Session, backend: str, package: str) -> None:
+    """OTHER_BACKEND_TESTS under KERAS_BACKEND=backend, with ``package`` and without TensorFlow."""
+    session.install(".[dev]", package)
+    session.run("pytest", *(session.posargs or OTHER_BACKEND_TESTS), env=_env(KERAS_BACKEND=backend))
+
+
 @nox.session(name="tests-torch")
 def tests_torch(session: nox.Session) -> None:
-    """The tests of OTHER_BACKEND_TESTS under KERAS_BACKEND=torch, with CPU PyTorch and no TensorFlow installed."""
-    session.install(".[dev]", "torch==2.13.0")
-    session.run("pytest", *(session.posargs or OTHER_BACKEND_TESTS), env=_env(KERAS_BACKEND="torch"))
+    """The tests of OTHER_BACKEND_TESTS under KERAS_BACKEND=torch (CPU PyTorch, no TensorFlow)."""
+    _other_backend(session, "torch", "torch==2.13.0")
+
+
+@nox.session(name="tests-jax")
+def tests_jax(session: nox.Session) -> None:
+    """The tests of OTHER_BACKEND_TESTS under KERAS_BACKEND=jax (CPU JAX, no TensorFlow)."""
+    _other_backend(session, "jax", "jax==0.10.2")
 
 
 @nox.session
