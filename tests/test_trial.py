@@ -116,3 +116,20 @@ def test_runs_of_several_backends_are_pooled_only_when_asked():
         one_backend(records, "jax", False)
     untagged = [_record("scratch", 0, OK, 0.9)]  # runs from before the backend was tagged ran on TensorFlow
     assert one_backend(untagged, None, False) == (untagged, "tensorflow")
+
+
+@pytest.mark.parametrize(
+    ("gpu", "line"),
+    [
+        ("GPU 0: NVIDIA H200", "Keras backend: **jax** (keras 3.15.1, jax 0.11.2) on **GPU 0: NVIDIA H200**."),
+        ("none", "Keras backend: **jax** (keras 3.15.1, jax 0.11.2)."),
+    ],
+)
+def test_report_names_the_backend_and_any_gpu(gpu, line):
+    from harness.report.markdown import backend_lines
+
+    records = [_record(arm, i, OK, 0.9 + i / 100) for i in range(3) for arm in ("scratch", "transfer")]
+    for record in records:
+        record.tags.update({"version.keras": "3.15.1", "version.jax": "0.11.2", "gpu": gpu})
+    provenance = analyse(SUITE, "quick", records, lambda arm, index: "h")["provenance"]
+    assert backend_lines("jax", provenance)[0] == line

@@ -382,6 +382,22 @@ def _tuning(results: dict, fmt: Formatter) -> list[str]:
     return lines
 
 
+def backend_lines(backend: str, provenance: dict[str, list[str]]) -> list[str]:
+    """The report's line on the Keras backend (with versions) and any GPU the runs used."""
+    if backend.startswith("pooled"):
+        return [f"> **Keras backend: {backend}** — pooled because the report was asked to (`--pool-backends`).", ""]
+    if not backend:
+        return []
+    versions = ", ".join(
+        f"{name} {'; '.join(provenance[f'version.{name}'])}"
+        for name in ("keras", backend, f"{backend}-cpu")
+        if provenance.get(f"version.{name}")
+    )
+    gpus = [gpu for gpu in provenance.get("gpu", []) if gpu not in ("none", "unknown")]
+    on = f" on **{'; '.join(gpus)}**" if gpus else ""
+    return [f"Keras backend: **{backend}** ({versions}){on}.", ""]
+
+
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
     fmt = Formatter(claim["metric"])
@@ -395,17 +411,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     ]
     if results["report_command"] not in results["campaign_commands"]:
         lines += [f"Report rebuilt from MLflow by: `{results['report_command']}`", ""]
-    backend = results.get("keras_backend", "")
-    if backend.startswith("pooled"):
-        lines += [f"> **Keras backend: {backend}** — pooled because the report was asked to (`--pool-backends`).", ""]
-    elif backend:
-        provenance = results["provenance"]
-        versions = ", ".join(
-            f"{name} {'; '.join(provenance[f'version.{name}'])}"
-            for name in ("keras", backend, f"{backend}-cpu")
-            if provenance.get(f"version.{name}")
-        )
-        lines += [f"Keras backend: **{backend}** ({versions}).", ""]
+    lines += backend_lines(results.get("keras_backend", ""), results["provenance"])
     sources = results["provenance"].get("data_source", [])
     if sources:
         lines += ["Data: " + "; ".join(sources) + ".", ""]
