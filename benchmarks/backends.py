@@ -1,7 +1,8 @@
-"""The fashion quick trial under each Keras backend on this CPU, and what the backend work costs TensorFlow.
+"""A suite's quick trial under each Keras backend on this CPU, and what the backend work costs TensorFlow.
 
-One trial = the book's protocol, transfer arm (model A pre-training + model B), the same
-seed, one CPU thread (the quick profile runs two such trials side by side), each in a
+One trial = one arm of the suite's ``quick`` profile at its untuned settings (default:
+fashion's transfer arm, the book's protocol: model A pre-training + model B), the same
+seed, one CPU thread (the quick profiles run two such trials side by side), each in a
 fresh interpreter. ``--before PATH`` also times TensorFlow with the code of another
 checkout (e.g. ``git worktree add /tmp/before <commit before the backend work>``), runs
 alternating, to measure what the backend abstraction adds. Data from ``$HARNESS_DATA_DIR``.
@@ -19,23 +20,25 @@ from pathlib import Path
 
 from record import REPORT, write_section
 
+from harness.suites import load
+
 ROOT = REPORT.parents[1]
 TRIAL = """
 import json, sys
 from harness.suites import load
 from harness.trial import TrialSpec, run_trial
-suite = load(sys.argv[1])
-settings = suite.settings("quick", "transfer").model_dump(mode="json")
-result = run_trial(TrialSpec(suite.name, "quick", "transfer", 0, 1234, suite.workload.name, settings), threads=1)
+suite, arm = load(sys.argv[1]), sys.argv[2]
+settings = suite.settings("quick", arm).model_dump(mode="json")
+result = run_trial(TrialSpec(suite.name, "quick", arm, 0, 1234, suite.workload.name, settings), threads=1)
 print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "accuracy": result.metrics["test_accuracy"]}))
 """
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def _trial(backend: str, tree: Path) -> dict:
+def _trial(backend: str, tree: Path, suite: str, arm: str) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(tree), "HARNESS_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", TRIAL, str(ROOT / "suites" / "fashion.yaml")],
+        [sys.executable, "-c", TRIAL, str(ROOT / "suites" / f"{suite}.yaml"), arm],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -47,6 +50,8 @@ def _trial(backend: str, tree: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--suite", default="fashion")
+    parser.add_argument("--arm", default="transfer", help="the arm whose quick trial is timed")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a checkout whose code TensorFlow is also timed with")
     args = parser.parse_args()
@@ -55,21 +60,22 @@ def main() -> None:
     accuracy = {}
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit every column alike
         for name in BACKENDS:
-            found = _trial(name, ROOT)
+            found = _trial(name, ROOT, args.suite, args.arm)
             times[name].append(found["seconds"])
             accuracy[name] = found["accuracy"]
         if args.before:
-            before.append(_trial("tensorflow", args.before)["seconds"])
+            before.append(_trial("tensorflow", args.before, args.suite, args.arm)["seconds"])
     tf = statistics.median(times["tensorflow"])
     rows = [
         f"| {name} | {statistics.median(t):.1f} s | {min(t):.1f}–{max(t):.1f} s | {statistics.median(t) / tf:.2f}× "
         f"| {accuracy[name]:.4f} |"
         for name, t in times.items()
     ]
+    quick = load(ROOT / "suites" / f"{args.suite}.yaml").profiles["quick"].description
     body = (
-        f"The fashion `quick` trial (transfer arm, seed 1234, one thread, {args.repeats} runs per backend, "
-        "interleaved), wall time inside the trial (data load, model A 20 epochs, model B 4 + 16 epochs, "
-        "evaluation).\n\n| backend | median | range | vs TensorFlow | test accuracy |\n"
+        f"The {args.suite} `quick` trial ({quick}; arm `{args.arm}`, seed 1234, one thread, {args.repeats} runs "
+        "per backend, interleaved): wall time inside the trial, data loading, training and evaluation."
+        "\n\n| backend | median | range | vs TensorFlow | test accuracy |\n"
         "| --- | ---: | ---: | ---: | ---: |\n" + "\n".join(rows)
     )
     if before:
@@ -79,7 +85,7 @@ def main() -> None:
             f"(range {min(before):.1f}–{max(before):.1f} s); now {tf:.1f} s: the backend abstraction changes "
             f"a TensorFlow trial's wall time by {100 * (tf / old - 1):+.1f}% (target ≤ +2%)."
         )
-    write_section("Keras backends on the CPU: the fashion quick trial", body)
+    write_section(f"Keras backends on the CPU: the {args.suite} quick trial", body)
 
 
 if __name__ == "__main__":
