@@ -35,10 +35,10 @@ print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "accur
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def _trial(backend: str, tree: Path, suite: str, arm: str) -> dict:
+def _trial(backend: str, tree: Path, suite_file: Path, arm: str) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(tree), "HARNESS_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", TRIAL, str(ROOT / "suites" / f"{suite}.yaml"), arm],
+        [sys.executable, "-c", TRIAL, str(suite_file), arm],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -55,23 +55,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a checkout whose code TensorFlow is also timed with")
     args = parser.parse_args()
+    suite_file = ROOT / "suites" / f"{args.suite}.yaml"
     times: dict[str, list[float]] = {name: [] for name in BACKENDS}
     before: list[float] = []
     accuracy = {}
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit every column alike
         for name in BACKENDS:
-            found = _trial(name, ROOT, args.suite, args.arm)
+            found = _trial(name, ROOT, suite_file, args.arm)
             times[name].append(found["seconds"])
             accuracy[name] = found["accuracy"]
         if args.before:
-            before.append(_trial("tensorflow", args.before, args.suite, args.arm)["seconds"])
+            before.append(_trial("tensorflow", args.before, suite_file, args.arm)["seconds"])
     tf = statistics.median(times["tensorflow"])
     rows = [
         f"| {name} | {statistics.median(t):.1f} s | {min(t):.1f}–{max(t):.1f} s | {statistics.median(t) / tf:.2f}× "
         f"| {accuracy[name]:.4f} |"
         for name, t in times.items()
     ]
-    quick = load(ROOT / "suites" / f"{args.suite}.yaml").profiles["quick"].description
+    quick = load(suite_file).profiles["quick"].description
     body = (
         f"The {args.suite} `quick` trial ({quick}; arm `{args.arm}`, seed 1234, one thread, {args.repeats} runs "
         "per backend, interleaved): wall time inside the trial, data loading, training and evaluation."
