@@ -43,6 +43,7 @@ def tests(session: nox.Session) -> None:
 # the backend check and the smoke campaigns of fashion and imdb end to end.
 OTHER_BACKEND_TESTS = (
     "tests/optimizers",
+    "tests/test_keras_config.py",
     "tests/test_backends.py",
     "tests/test_determinism.py",
     "tests/test_campaign.py::test_smoke_campaign_records_runs_reports_and_resumes",

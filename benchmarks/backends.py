@@ -28,7 +28,7 @@ import json, sys
 from harness.suites import load
 from harness.trial import TrialSpec, run_trial
 suite, arm = load(sys.argv[1]), sys.argv[2]
-settings = suite.settings("quick", arm).model_dump(mode="json")
+settings = suite.settings_dict("quick", arm)
 result = run_trial(TrialSpec(suite.name, "quick", arm, 0, 1234, suite.workload.name, settings), threads=1)
 print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "accuracy": result.metrics["test_accuracy"]}))
 """

@@ -1,8 +1,8 @@
 """How many trials can share one GPU: images/s per trial and GPU utilisation for 1, 2, 4, … concurrent trials.
 
-Each trial is the vision workload in its own process (as a campaign's workers are): the
+Each trial is the supervised workload in its own process (as a campaign's workers are): the
 suite's ``paper`` settings of ``cifar`` (ResNet-18, mixed precision) for a few epochs on a
-slice of the training set — or smaller settings given with ``--set key=value``. Worker
+slice of the training set — or smaller settings given with ``--set dotted.key=value``. Worker
 processes share the GPU as the harness's workers do (memory growth / no preallocation).
 ``nvidia-smi`` is sampled every 0.5 s while the trials run; the figure for a level is the
 median of the samples after the first quarter of its wall time (start-up and compilation). Records
@@ -32,8 +32,8 @@ import json, sys
 from harness.suites import load
 from harness.trial import TrialSpec, run_trial
 suite = load("cifar")
-settings = {**suite.settings("paper", "sgd").model_dump(mode="json"), **json.loads(sys.argv[1])}
-result = run_trial(TrialSpec("cifar", "paper", "sgd", 0, int(sys.argv[2]), "vision", settings))
+settings = suite.settings_dict("paper", "sgd", 0, json.loads(sys.argv[1]))
+result = run_trial(TrialSpec("cifar", "paper", "sgd", 0, int(sys.argv[2]), "supervised", settings))
 print(json.dumps({"status": result.status, "reason": result.reason, "metrics": result.metrics,
                   "epoch_time_s": result.history.get("epoch_time_s", [])}))
 """
@@ -97,7 +97,12 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,4,8", help="numbers of concurrent trials")
     parser.add_argument("--set", action="append", default=[], help="setting override key=JSON value, repeatable")
     args = parser.parse_args()
-    overrides = {"epochs": 3, "lr_decay_epochs": [], "limit_train": 20000, "test_each_epoch": False}
+    overrides = {
+        "training.epochs": 3,
+        "training.test_each_epoch": False,
+        "data.limit_train": 20000,
+        "vars": {"d1": 100, "d2": 100, "d3": 100},  # no decay within the run
+    }
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key] = json.loads(value)
@@ -107,7 +112,7 @@ def main() -> None:
         bad = [r for r in results if r["status"] != "ok"]
         if bad:
             raise SystemExit(f"{len(bad)} trial(s) did not finish: {bad[0]['reason']}")
-        per_trial = statistics.median(r["metrics"]["train_images_per_s"] for r in results)
+        per_trial = statistics.median(r["metrics"]["train_examples_per_s"] for r in results)
         baseline = baseline or per_trial
         kept = per_trial / baseline
         kept_at[count] = kept

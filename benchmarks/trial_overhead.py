@@ -19,19 +19,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 from record import write_section
 
-from harness.campaign import plan
 from harness.data.fashion_mnist import load, task_a, task_b
+from harness.seeds import confirmation_seed
 from harness.suites import load as load_suite
 from harness.tracking import Tracker
-from harness.trial import run_trial
+from harness.trial import TrialSpec, run_trial
 
 
 def bare_trial(settings: dict, seed: int) -> float:
     """The book's protocol in plain Keras: model A, then model B (from scratch or on A)."""
     keras.utils.set_random_seed(seed)
-    data = load(validation_size=settings["validation_size"])
+    data = load()
+    cut = len(data.train) - settings["validation_size"]
+    train, valid = data.train.head(cut), data.train.take(slice(cut, None))
     classes = tuple(settings["task_b_classes"])
-    b_train, b_valid, b_test = task_b(data.train, classes, 200), task_b(data.valid, classes), task_b(data.test, classes)
+    b_train, b_valid, b_test = task_b(train, classes, 200), task_b(valid, classes), task_b(data.test, classes)
 
     def mlp(outputs: int, activation: str) -> keras.Sequential:
         hidden = [keras.layers.Dense(100, "relu", kernel_initializer="he_normal") for _ in range(3)]
@@ -50,7 +52,7 @@ def bare_trial(settings: dict, seed: int) -> float:
     common = {"batch_size": 32, "validation_batch_size": 512, "verbose": 0}
     model_b = mlp(1, "sigmoid")
     if settings["transfer"]:
-        a_train, a_valid = task_a(data.train, classes), task_a(data.valid, classes)
+        a_train, a_valid = task_a(train, classes), task_a(valid, classes)
         model_a = mlp(8, "softmax")
         compile_(model_a, "sparse_categorical_crossentropy")
         model_a.fit(a_train.x, a_train.y, epochs=20, validation_data=(a_valid.x, a_valid.y), **common)
@@ -78,7 +80,19 @@ def main() -> None:
     experiment = tracker.experiment("overhead")
     parent = tracker.campaign_run(experiment, "bench", "bench", {}, {})
     trials = {
-        arm: [s for s in plan(suite, "quick", args.repeats + 1, suite.root_seed) if s.arm == arm] for arm in suite.arms
+        arm: [
+            TrialSpec(
+                suite.name,
+                "quick",
+                arm,
+                i,
+                confirmation_seed(suite.root_seed, i),
+                suite.workload.name,
+                suite.settings_dict("quick", arm, i),
+            )
+            for i in range(args.repeats + 1)
+        ]
+        for arm in suite.arms
     }
     for arm in suite.arms:  # warm-up: data decoding, graph tracing; fixes the thread pools for both sides
         run_trial(trials[arm][0], args.threads)

@@ -131,12 +131,11 @@ def prepare(suite: Suite, profile: str, seeds: int, root: int, storage_url: str 
     unreachable storage, a campaign of other settings in the storage, an unusable MLflow store.
     """
     from harness import provenance
-    from harness.registry import DATASETS
     from harness.studies import default_storage
     from harness.tracking import Tracker
 
-    settings = suite.settings(profile, next(iter(suite.arms)))
-    DATASETS.get(settings.dataset)(**settings.data_arguments())
+    for arm in suite.arms:  # a missing or corrupt dataset fails here (loaders cache what they read)
+        suite.trial_settings(profile, arm).load_data()
     storage_url = storage_url or default_storage()
     storage = open_storage(storage_url)
     studies = CampaignStudies(suite, profile, root, seeds)

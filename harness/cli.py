@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("ls", help="list suites and their claims")
     validate = commands.add_parser("validate", help="check suite files, listing every mistake")
     validate.add_argument("files", nargs="+", help="suite names or YAML paths")
+    validate.add_argument(
+        "--deep", action="store_true", help="also build and train one batch of every (profile, arm) on a few examples"
+    )
+    schema = commands.add_parser("schema", help="write the JSON Schema of suite files (editor completion)")
+    schema.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     for name, aliases, text in (
         ("campaign", ["run"], "sweep every arm, confirm on fresh seeds, write the report (resumes)"),
         ("sweep", [], "only the equal-budget Optuna sweeps of every arm (resumes)"),
@@ -109,24 +114,37 @@ def _ls(console) -> int:
             profiles = ", ".join(
                 f"{k} ({v.get('cost') or v.get('description', '')})" for k, v in data.get("profiles", {}).items()
             )
+            base, treat = claim.get("baseline", {}), claim.get("treatment", {})
+            said = (
+                f"{base.get('arm')} {base.get('reported')} → {treat.get('arm')} {treat.get('reported')}"
+                if base.get("reported") is not None
+                else f"{treat.get('arm')} better than {base.get('arm')} (direction)"
+            )
             console.result(
                 f"{data.get('name', path.stem)}: {data.get('title', '')}\n"
-                f"    claim: {claim.get('metric_label', '?')}: {claim.get('baseline', {}).get('arm')} "
-                f"{claim.get('baseline', {}).get('reported')} → {claim.get('treatment', {}).get('arm')} "
-                f"{claim.get('treatment', {}).get('reported')}\n    profiles: {profiles}\n    file: {path}"
+                f"    claim: {claim.get('metric_label', '?')}: {said}\n    profiles: {profiles}\n    file: {path}"
             )
         except (SuiteError, AttributeError) as error:
             console.result(f"{path.stem}: unreadable ({error}); run `harness validate {path}`")
     return 0
 
 
-def _validate(files: list[str], console) -> int:
+def _validate(files: list[str], deep: bool, console) -> int:
     from harness.suites import SuiteError, load
 
     failed = 0
     for name in files:
         try:
             suite = load(name)
+            if deep:
+                from harness.backends import check
+                from harness.deep import deep_problems
+
+                check()
+                path = suite.path
+                problems = deep_problems(suite, lambda where, path=path: console.info(f"{path}: {where}: one step ok"))
+                if problems:
+                    raise SuiteError(suite.path or name, problems)
             console.result(f"{suite.path}: ok ({len(suite.arms)} arms, profiles: {', '.join(suite.profiles)})")
         except SuiteError as error:
             console.error(str(error))
@@ -137,16 +155,26 @@ def _validate(files: list[str], console) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = _parser().parse_args(argv)
+    from harness.backends import BackendError
     from harness.console import Console
 
     console = Console()
     if args.command == "ls":
         return _ls(console)
     if args.command == "validate":
-        return _validate(args.files, console)
+        try:
+            return _validate(args.files, args.deep, console)
+        except BackendError as error:
+            console.error(str(error))
+            return 2
+    if args.command == "schema":
+        from harness.schema import write_schema
+
+        write_schema(args.output)
+        return 0
 
     if args.command in ("campaign", "run", "sweep", "worker"):
-        from harness.backends import BackendError, check
+        from harness.backends import check
 
         try:
             check()  # before anything imports Keras or records a run

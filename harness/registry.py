@@ -45,51 +45,19 @@ class Registry:
         return getattr(importlib.import_module(module_name), attribute)
 
 
-def known(registry: Registry):
-    """A pydantic validator: the value must be a name in ``registry``."""
-    from pydantic import AfterValidator
-
-    def check(name: str) -> str:
-        registry.check(name)
-        return name
-
-    return AfterValidator(check)
-
-
-DATASETS = Registry(
-    "dataset",
-    {
-        "cifar10": "harness.data.cifar10:load",
-        "fashion_mnist": "harness.data.fashion_mnist:load",
-        "imdb": "harness.data.imdb:load",
-        "none": "harness.workloads.synthetic:load_nothing",
-    },
-)
-MODELS = Registry(
-    "model",
-    {
-        "mlp": "harness.models.mlp:build_mlp",
-        "lstm": "harness.models.text:build_lstm",
-        "pooled": "harness.models.text:build_pooled",
-        "resnet18": "harness.models.cnn:build_resnet18",
-        "small_cnn": "harness.models.cnn:build_small_cnn",
-    },
-)
 WORKLOADS = Registry(
     "workload",
     {
-        "transfer": "harness.workloads.transfer:run",
-        "sentiment": "harness.workloads.sentiment:run",
+        "supervised": "harness.workloads.supervised:run",
         "synthetic": "harness.workloads.synthetic:run",
-        "vision": "harness.workloads.vision:run",
+        "transfer": "harness.workloads.transfer:run",
     },
 )
 WORKLOAD_SETTINGS = Registry(
     "workload",
     {
-        "transfer": "harness.workloads.transfer_settings:TransferSettings",
-        "sentiment": "harness.workloads.sentiment_settings:SentimentSettings",
+        "supervised": "harness.workloads.supervised_settings:SupervisedSettings",
         "synthetic": "harness.workloads.synthetic_settings:SyntheticSettings",
-        "vision": "harness.workloads.vision_settings:VisionSettings",
+        "transfer": "harness.workloads.transfer_settings:TransferSettings",
     },
 )

@@ -12,8 +12,11 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from harness import keras_config
+from harness.keras_config import RUNTIME
 from harness.registry import WORKLOAD_SETTINGS, UnknownName, did_you_mean
 from harness.search_space import Param, Tuning
+from harness.workloads.components import SELECTS_ON_TEST, VALIDATION, WorkloadSettings
 
 
 class SuiteError(ValueError):
@@ -31,7 +34,7 @@ class _Strict(BaseModel):
 
 class ArmRef(_Strict):
     arm: str
-    reported: float
+    reported: float | None = Field(None, description="the source's number; leave both out for a direction-only claim")
 
 
 class Claim(_Strict):
@@ -42,6 +45,11 @@ class Claim(_Strict):
     higher_is_better: bool = True
     baseline: ArmRef
     treatment: ArmRef
+    margin: float | None = Field(
+        None,
+        gt=0,
+        description="direction-only claims: the smallest difference that matters (a CI inside ±margin: none)",
+    )
     notes: str = ""
 
     @property
@@ -49,9 +57,20 @@ class Claim(_Strict):
         return 1 if self.higher_is_better else -1
 
     @property
-    def claimed_effect(self) -> float:
-        """Treatment − baseline as reported, oriented so an improvement is positive."""
+    def claimed_effect(self) -> float | None:
+        """Treatment − baseline as reported, oriented so an improvement is positive (None: direction only)."""
+        if self.baseline.reported is None or self.treatment.reported is None:
+            return None
         return self.direction * (self.treatment.reported - self.baseline.reported)
+
+    @model_validator(mode="after")
+    def _effect_or_margin(self) -> Claim:
+        given = (self.baseline.reported is not None) + (self.treatment.reported is not None)
+        if given == 1:
+            raise ValueError("give both reported values (a claimed effect) or neither (a direction, with margin)")
+        if not given and self.margin is None:
+            raise ValueError("a claim without reported values is about direction: give its margin")
+        return self
 
 
 class Comparison(_Strict):
@@ -155,14 +174,34 @@ class Suite(_Strict):
     path: Path | None = Field(None, exclude=True)
     digest: str = Field("", exclude=True)
 
-    def settings(self, profile: str, arm: str, index: int = 0) -> BaseModel:
-        """The workload settings of one (profile, arm, run index): suite < profile overrides < the
-        run's grid point (torture profiles) < arm params."""
+    def settings_layers(
+        self, profile: str, arm: str, index: int = 0, sampled: dict[str, Any] | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The layers a trial's settings are merged from, each named by where it is in the file."""
         spec = self.profiles[profile]
         points = spec.grid_points()
-        point = points[index % len(points)]
-        merged = {**self.workload.settings, **spec.overrides, **point, **self.arms[arm].params}
+        return layers(
+            self.workload.settings,
+            profile,
+            spec.overrides,
+            points[index % len(points)],
+            arm,
+            self.arms[arm].params,
+            sampled or {},
+            self.tuning.search_space,
+        )
+
+    def trial_settings(
+        self, profile: str, arm: str, index: int = 0, sampled: dict[str, Any] | None = None
+    ) -> WorkloadSettings:
+        """The one resolver of a trial's settings: suite < profile overrides < the run's grid point
+        (torture profiles) < arm params < tuned values (``sampled``, dotted names)."""
+        merged = merge_layers(self.settings_layers(profile, arm, index, sampled))
         return WORKLOAD_SETTINGS.get(self.workload.name)(**merged)
+
+    def settings_dict(self, profile: str, arm: str, index: int = 0, sampled: dict[str, Any] | None = None) -> dict:
+        """:meth:`trial_settings` as the plain dict a trial records (and hashes)."""
+        return self.trial_settings(profile, arm, index, sampled).model_dump(mode="json")
 
     def search_space(self, arm: str) -> dict[str, Param]:
         """The arm's tuned settings: the shared ranges plus its own."""
@@ -170,14 +209,23 @@ class Suite(_Strict):
 
     def all_comparisons(self) -> list[Comparison]:
         """The comparisons to judge; the claim's own pair is always among them."""
-        own = Comparison(baseline=self.claim.baseline.arm, treatment=self.claim.treatment.arm)
+        margin = self.claim.margin if self.claim.claimed_effect is None else None
+        own = Comparison(baseline=self.claim.baseline.arm, treatment=self.claim.treatment.arm, margin=margin)
         return list(self.comparisons) or [own]
 
     def claimed_effect(self, comparison: Comparison) -> float | None:
         """The effect a comparison is held to (None: direction only)."""
         if comparison.claimed_effect is not None:
             return comparison.claimed_effect
-        return None if comparison.direction_only else self.claim.claimed_effect
+        if comparison.direction_only:
+            return None
+        return self.claim.claimed_effect
+
+    def margin(self, comparison: Comparison) -> float | None:
+        """The comparison's margin; a direction-only claim lends its own."""
+        if comparison.margin is not None or self.claim.claimed_effect is not None:
+            return comparison.margin
+        return self.claim.margin
 
     def all_protocols(self) -> dict[str, Protocol]:
         """Protocols, the headline one (the claim's metric) first."""
@@ -195,6 +243,71 @@ class Suite(_Strict):
                 ],
             )
         return name, self.profiles[name]
+
+
+# merging settings --------------------------------------------------------------------------
+def expand(layer: dict[str, Any]) -> dict[str, Any]:
+    """Dotted keys (``optimizer.config.learning_rate: 0.01``) → nested mappings."""
+    nested: dict[str, Any] = {}
+    for key, value in layer.items():
+        *parents, last = str(key).split(".")
+        target = nested
+        for part in parents:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"{key}: '{part}' is not a mapping, so it has no '{last}'")
+        target[last] = merge(target[last], value) if isinstance(target.get(last), dict) else value
+    return nested
+
+
+def _switches(old: dict, new: dict) -> bool:
+    """A component of another kind (class_name or name changes) replaces the earlier one whole."""
+    return any(tag in old and tag in new and old[tag] != new[tag] for tag in ("class_name", "name"))
+
+
+def merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """``layer`` over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in expand(layer).items():
+        old = merged.get(key)
+        both = isinstance(old, dict) and isinstance(value, dict)
+        merged[key] = merge(old, value) if both and not _switches(old, value) else value
+    return merged
+
+
+def layers(
+    base: dict, profile: str, overrides: dict, point: dict, arm: str, params: dict, sampled: dict, shared: dict
+) -> list[tuple[str, dict[str, Any]]]:
+    """The named layers of one trial's settings, lowest first (tuned values split by where their range is)."""
+    return [
+        ("workload.settings", base),
+        (f"profiles.{profile}.overrides", overrides),
+        (f"profiles.{profile}.grid", point),
+        (f"arms.{arm}.params", params),
+        ("tuning.search_space", {k: v for k, v in sampled.items() if k in shared}),
+        (f"arms.{arm}.search_space", {k: v for k, v in sampled.items() if k not in shared}),
+    ]
+
+
+def merge_layers(named: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for _, layer in named:
+        merged = merge(merged, layer)
+    return merged
+
+
+def origin(named: list[tuple[str, dict[str, Any]]], path: tuple) -> str:
+    """The layer that set the deepest part of ``path`` (the latest layer on a tie)."""
+    best, depth = named[0][0], 0
+    for name, layer in named:
+        value, found = expand(layer), 0
+        for part in path:
+            if not isinstance(value, dict) or part not in value:
+                break
+            value, found = value[part], found + 1
+        if found and found >= depth:
+            best, depth = name, found
+    return best
 
 
 def suites_dir() -> Path:
@@ -358,66 +471,206 @@ def _grid_sampler_problems(data: dict) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def _settings_problems(data: dict) -> list[str]:
-    """Validate the workload settings of every (profile, arm), naming the key's source."""
-    workload = data.get("workload") or {}
-    name = workload.get("name")
+def _section(data: dict, key: str) -> dict:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _probes(param: Any) -> list[Any]:
+    """Values a tuned setting can take that validation tries: every choice, or both ends of a range."""
+    if not isinstance(param, dict):
+        return []
+    if isinstance(param.get("choices"), list):
+        return param["choices"]
+    ends = [param.get("low"), param.get("high")]
+    return [int(v) if param.get("integer") else v for v in ends if isinstance(v, int | float)]
+
+
+def _model_fields(model: type[BaseModel], loc: tuple, value: Any) -> list[str]:
+    """Field names of the (nested) settings model at ``loc``, a union resolved by the value's ``name``."""
+    for part in loc:
+        field = model.model_fields.get(part)
+        value = value.get(part) if isinstance(value, dict) else None
+        if field is None:
+            return []
+        candidates = [t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+        if len(candidates) > 1 and isinstance(value, dict):
+            candidates = [t for t in candidates if value.get("name") in _types_in(t.model_fields["name"].annotation)]
+        if len(candidates) != 1:
+            return []
+        model = candidates[0]
+    return list(model.model_fields)
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    """The types (and Literal values) inside an annotation: unions, Optional, Annotated, Literal."""
+    args = get_args(annotation)
+    if not args:
+        return [annotation]
+    if get_origin(annotation) in (dict, list, tuple):
+        return []
+    return [found for arg in args for found in _types_in(arg)]
+
+
+def _without_tags(loc: tuple, merged: dict) -> tuple:
+    """pydantic puts a union member's tag (``model.mlp.units``) in the path; the file has none."""
+    cleaned, value = [], merged
+    for part in loc:
+        if isinstance(value, dict) and part not in value and value.get("name") == part:
+            continue
+        cleaned.append(part)
+        value = value.get(part) if isinstance(value, dict) else None
+    return tuple(cleaned)
+
+
+def _settings_message(item: dict, loc: tuple, model: type[BaseModel], merged: dict) -> str:
+    path = ".".join(map(str, loc))
+    if item["type"] == "extra_forbidden":
+        known = _model_fields(model, loc[:-1], merged)
+        return f"{path}: unknown key '{loc[-1]}'{did_you_mean(loc[-1], known)}; it takes: {', '.join(known)}"
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        tags = str(item.get("ctx", {}).get("expected_tags", "")).replace("'", "").split(", ")
+        tag = item.get("ctx", {}).get("tag", "")
+        what = f"unknown name '{tag}'{did_you_mean(tag, tags)}" if tag else "required key is missing"
+        return f"{path}.name: {what}; known: {', '.join(tags)}"
+    if item["type"] == "missing":
+        return f"{path}: required key is missing"
+    value = item.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{path}: {item['msg'].removeprefix('Value error, ')}{shown}"
+
+
+def check_settings(
+    model: type[WorkloadSettings], named: list[tuple[str, dict[str, Any]]]
+) -> tuple[WorkloadSettings | None, list[str]]:
+    """Merge and validate one trial's layers; each problem is named by the layer that caused it."""
     try:
-        settings_model = WORKLOAD_SETTINGS.get(name)
+        merged = merge_layers(named)
+    except ValueError as error:
+        return None, [f"{named[-1][0]}: {error}"]
+
+    def located(problem: str) -> str:
+        path, _, message = problem.partition(": ")
+        return f"{origin(named, tuple(path.split('.')))}.{path}: {message}"
+
+    problems = [located(p) for p in _optimizer_problems(model, merged)]
+    try:
+        settings = model(**merged)
+    except ValidationError as error:
+        for item in error.errors():
+            loc = _without_tags(tuple(item["loc"]), merged)
+            if loc[:1] != ("optimizer",) or not problems:
+                problems.append(f"{origin(named, loc)}.{_settings_message(item, loc, model, merged)}")
+        return None, problems
+    problems += [located(p) for p in settings.problems()]
+    return (None if problems else settings), problems
+
+
+def _optimizer_problems(model: type[WorkloadSettings], merged: dict) -> list[str]:
+    """The optimizer config checked against Keras's classes, even when other settings are wrong."""
+    if "optimizer" not in model.model_fields or "optimizer" not in merged:
+        return []
+    variables = merged.get("vars") if isinstance(merged.get("vars"), dict) else {}
+    return keras_config.problems(merged["optimizer"], "optimizer", "optimizer", set(RUNTIME) | set(variables))
+
+
+def _settings_problems(data: dict) -> list[str]:
+    """Validate the settings of every (profile, arm, grid point, tuned value), naming each key's source;
+    then check that the metrics the suite names are ones the workload produces."""
+    name = _section(data, "workload").get("name")
+    try:
+        model = WORKLOAD_SETTINGS.get(name)
     except UnknownName as error:
         return [f"workload.name: {error}"]
-    base = workload.get("settings") or {}
-    profiles = {k: (v or {}).get("overrides") or {} for k, v in (data.get("profiles") or {}).items()}
-    grids = {k: (v or {}).get("grid") or {} for k, v in (data.get("profiles") or {}).items()}
-    arms = {k: (v or {}).get("params") or {} for k, v in (data.get("arms") or {}).items()}
+    base = _section(data, "workload").get("settings") or {}
+    profiles, arms = _section(data, "profiles") or {"(none)": {}}, _section(data, "arms") or {"(none)": {}}
+    shared = _section(_section(data, "tuning"), "search_space")
     if not all(isinstance(x, dict) for x in [base, *profiles.values(), *arms.values()]):
         return []  # structural errors are reported by the schema
-    fields = list(settings_model.model_fields)
-    problems: list[str] = _search_space_problems(data, fields, name)
-    for profile, overrides in (profiles or {"(none)": {}}).items():
-        grid = grids.get(profile, {})
-        points = (
-            [dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())]
-            if isinstance(grid, dict) and all(isinstance(v, list) for v in grid.values())
-            else [{}]
+    problems = _redefined(data, shared)
+    produced: dict[tuple[str, str], WorkloadSettings] = {}
+    for (profile, spec), (arm, arm_spec) in itertools.product(profiles.items(), arms.items()):
+        overrides = spec.get("overrides") if isinstance(spec.get("overrides"), dict) else {}
+        params = arm_spec.get("params") if isinstance(arm_spec.get("params"), dict) else {}
+        own = arm_spec.get("search_space") if isinstance(arm_spec.get("search_space"), dict) else {}
+        grid = spec.get("grid") if isinstance(spec.get("grid"), dict) else {}
+        points = [{}]
+        if grid and all(isinstance(v, list) for v in grid.values()):
+            points = [dict(zip(grid, v, strict=True)) for v in itertools.product(*grid.values())]
+        samples = [{key: v} for key, param in {**shared, **own}.items() for v in _probes(param)]
+        for point, sampled in [(p, {}) for p in points] + [(points[0], s) for s in samples]:
+            named = layers(base, profile, overrides, point, arm, params, sampled, shared)
+            settings, found = check_settings(model, named)
+            problems += found
+            if settings is not None and not sampled and point is points[0]:
+                produced[profile, arm] = settings
+    if problems:
+        return list(dict.fromkeys(problems))
+    return _metric_problems(data, name, produced)
+
+
+def _redefined(data: dict, shared: dict) -> list[str]:
+    """An arm may add tuned settings, not redefine shared ones."""
+    problems = []
+    for arm, spec in _section(data, "arms").items():
+        own = spec.get("search_space") if isinstance(spec, dict) else None
+        for key in own if isinstance(own, dict) else {}:
+            if key in shared:
+                problems.append(
+                    f"arms.{arm}.search_space.{key}: '{key}' is shared (tuning.search_space): "
+                    "every arm gets the same range"
+                )
+    return problems
+
+
+def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], WorkloadSettings]) -> list[str]:
+    """The claim, protocols and tuning may only name metrics the workload produces (in every profile and arm)."""
+    claim, tuning = _section(data, "claim"), _section(data, "tuning")
+    wanted: list[tuple[str, Any, str]] = [("claim.metric", claim.get("metric"), "final")]
+    for name, protocol in _section(data, "protocols").items():
+        if isinstance(protocol, dict):
+            wanted.append((f"protocols.{name}.metric", protocol.get("metric"), "final"))
+    tuned = {p for p, spec in _section(data, "profiles").items() if isinstance(spec, dict) and spec.get("budget")}
+    pruner = _section(tuning, "pruner")
+    missing: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    problems = []
+    for (profile, arm), settings in produced.items():
+        metrics, curves = settings.metrics(), settings.curves()
+        checks = list(wanted)
+        if profile in tuned:
+            checks.append(("tuning.objective", tuning.get("objective", "val_accuracy"), "validation"))
+            if pruner.get("kind", "none") != "none":
+                checks.append(("tuning.pruner.monitor", pruner.get("monitor", "val_accuracy"), "curve"))
+        for where, metric, kind in checks:
+            pool = curves if kind == "curve" else metrics
+            if metric not in pool:
+                missing.setdefault((where, str(metric), kind), []).append((profile, arm))
+            elif kind in ("validation", "curve") and pool[metric] != VALIDATION:
+                problems.append(
+                    f"{where}: '{metric}' is not a validation metric; tune on one ({_of(pool, VALIDATION)})"
+                )
+        for name, protocol in _section(data, "protocols").items():
+            selected = isinstance(protocol, dict) and metrics.get(protocol.get("metric")) == SELECTS_ON_TEST
+            if selected and not protocol.get("selects_on_test"):
+                problems.append(
+                    f"protocols.{name}.selects_on_test: '{protocol['metric']}' is chosen by looking at the "
+                    "test set; say so with selects_on_test: true"
+                )
+    for (where, metric, kind), places in missing.items():
+        profile, arm = places[0]
+        settings = produced[profile, arm]
+        pool = settings.curves() if kind == "curve" else settings.metrics()
+        scope = "" if len(places) == len(produced) else f" in profile '{profile}', arm '{arm}'"
+        what = "a per-epoch curve" if kind == "curve" else "a metric"
+        problems.append(
+            f"{where}: '{metric}' is not {what} of workload '{workload}'{scope}{did_you_mean(metric, pool)}; "
+            f"it produces: {', '.join(sorted(pool))}"
         )
-        for (arm, params), point in itertools.product((arms or {"(none)": {}}).items(), points):
-            try:
-                settings_model(**{**base, **overrides, **point, **params})
-            except ValidationError as error:
-                for item in error.errors():
-                    key = item["loc"][0] if item["loc"] else None
-                    if key in params:
-                        where = ("arms", arm, "params")
-                    elif key in point:
-                        where = ("profiles", profile, "grid")
-                    elif key in overrides:
-                        where = ("profiles", profile, "overrides")
-                    else:
-                        where = ("workload", "settings")
-                    problems.append(_describe({**item, "loc": (*where, *item["loc"])}, lambda _: fields))
     return list(dict.fromkeys(problems))
 
 
-def _search_space_problems(data: dict, fields: list[str], workload: str) -> list[str]:
-    """Tuned names must be settings of the workload; an arm may add names, not redefine shared ones."""
-    tuning = data.get("tuning") if isinstance(data.get("tuning"), dict) else {}
-    shared = tuning.get("search_space") if isinstance(tuning.get("search_space"), dict) else {}
-    spaces = {("tuning", "search_space"): shared}
-    for arm, spec in (data.get("arms") or {}).items():
-        if isinstance(spec, dict) and isinstance(spec.get("search_space"), dict):
-            spaces[("arms", arm, "search_space")] = spec["search_space"]
-    problems = []
-    for where, space in spaces.items():
-        for name in space:
-            path = ".".join((*where, str(name)))
-            if name not in fields:
-                problems.append(
-                    f"{path}: unknown parameter '{name}' for workload '{workload}'{did_you_mean(name, fields)}"
-                )
-            elif where[0] == "arms" and name in shared:
-                problems.append(f"{path}: '{name}' is shared (tuning.search_space): every arm gets the same range")
-    return problems
+def _of(pool: dict[str, str], kind: str) -> str:
+    return ", ".join(sorted(name for name, found in pool.items() if found == kind))
 
 
 def load(name_or_path: str | Path) -> Suite:

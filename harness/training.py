@@ -1,4 +1,4 @@
-"""Keras pieces every workload uses: paired batch order and divergence detection."""
+"""Keras pieces every workload uses: optimizers from configs, paired batch order, divergence detection."""
 
 from __future__ import annotations
 
@@ -13,6 +13,41 @@ def steps_per_execution(requested: int) -> int:
     """Batches per compiled call (speed only: the same updates). Keras's PyTorch trainer runs one
     step per call, so it gets 1 there."""
     return 1 if keras.backend.backend() == "torch" else requested
+
+
+def make_optimizer(config: dict, values: dict, mixed_precision: bool = False) -> keras.optimizers.Optimizer:
+    """The optimizer of a serialized Keras config (:mod:`harness.keras_config`), placeholders filled from
+    ``values``; inside a ``LossScaleOptimizer`` for mixed precision unless the config already is one."""
+    from harness.keras_config import custom_objects, substitute
+
+    optimizer = keras.optimizers.deserialize(substitute(config, values), custom_objects=custom_objects())
+    if mixed_precision and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def optimizer_chain(optimizer: keras.optimizers.Optimizer) -> list[keras.optimizers.Optimizer]:
+    """The optimizer and every optimizer it wraps, outermost first."""
+    chain = [optimizer]
+    while (inner := getattr(chain[-1], "inner", None) or getattr(chain[-1], "inner_optimizer", None)) is not None:
+        chain.append(inner)
+    return chain
+
+
+def compile_loss(loss: str | dict, outputs: int, logits: bool):
+    """``loss: auto`` → binary (one output) or sparse categorical cross-entropy, ``from_logits`` as the model
+    says; otherwise the Keras loss named or configured. Returns (loss, metrics)."""
+    if loss != "auto":
+        return keras.losses.get(loss), ["accuracy"]
+    if outputs == 1:
+        if logits:
+            return keras.losses.BinaryCrossentropy(from_logits=True), [
+                keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
+            ]
+        return "binary_crossentropy", ["accuracy"]
+    if logits:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
+    return "sparse_categorical_crossentropy", ["accuracy"]
 
 
 class OrderedBatches(keras.utils.PyDataset):
@@ -41,10 +76,27 @@ class OrderedBatches(keras.utils.PyDataset):
         return self.x[rows], self.y[rows]
 
 
+class RepeatedBatches(keras.utils.PyDataset):
+    """Each batch of ``inner`` ``times`` times in a row (Heun takes two gradients of the same batch)."""
+
+    def __init__(self, inner: keras.utils.PyDataset, times: int) -> None:
+        super().__init__()
+        self.inner, self.times = inner, times
+
+    def set_epoch(self, epoch: int) -> None:
+        self.inner.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return self.times * len(self.inner)
+
+    def __getitem__(self, index: int):
+        return self.inner[index // self.times]
+
+
 class FollowEpoch(keras.callbacks.Callback):
     """Tells an :class:`OrderedBatches` which epoch is starting."""
 
-    def __init__(self, batches: OrderedBatches) -> None:
+    def __init__(self, batches) -> None:
         super().__init__()
         self.batches = batches
 
@@ -73,6 +125,13 @@ def merge_history(into: dict[str, list[float]], history: keras.callbacks.History
     """Append a ``fit`` history's per-epoch values to ``into`` (keys optionally prefixed)."""
     for key, values in history.history.items():
         into.setdefault(prefix + key, []).extend(float(v) for v in values)
+
+
+class StopAfterFirstBatch(keras.callbacks.Callback):
+    """Ends training after its first batch (``harness validate --deep``: one real step)."""
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        self.model.stop_training = True
 
 
 class PruneReporter(keras.callbacks.Callback):

@@ -134,7 +134,7 @@ class Worker:
         trial.set_user_attr(NUMBER, number)
         suite, profile = self.studies.suite, self.studies.profile
         params = {name: space.suggest(trial, name) for name, space in suite.search_space(arm).items()}
-        settings = {**suite.settings(profile, arm).model_dump(mode="json"), **params}
+        settings = suite.settings_dict(profile, arm, 0, params)
         spec = TrialSpec(
             suite.name, profile, arm, number, tuning_seed(self.studies.root_seed, number), suite.workload.name, settings
         )
@@ -179,7 +179,7 @@ class Worker:
         variant, arm, index = key
         suite, profile = self.studies.suite, self.studies.profile
         params = json.loads(trial.user_attrs[PARAMS])
-        settings = {**suite.settings(profile, arm, index).model_dump(mode="json"), **params}
+        settings = suite.settings_dict(profile, arm, index, params)
         spec = TrialSpec(
             suite.name,
             profile,

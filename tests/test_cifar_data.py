@@ -18,7 +18,6 @@ from PIL import Image
 
 from harness.data import cifar10
 from harness.data.sources import DataError
-from harness.registry import DATASETS
 from tests.conftest import ROOT
 
 SMALL = {"train": 3, "test": 2}  # images per class in the generated copies
@@ -116,11 +115,16 @@ def test_python_batches_load_exactly_as_keras_arranges_them(tmp_path, form):
     _write(tmp_path / "data", _batch_files(data), form)
     loaded = cifar10.load()
     for name, expected in data.items():
-        assert getattr(loaded, name).dtype == expected.dtype
-        np.testing.assert_array_equal(getattr(loaded, name), expected)
+        xy, split = name.split("_")
+        got = getattr(getattr(loaded, split), xy)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+    assert (loaded.num_classes, loaded.kind, loaded.input_shape) == (10, "images", (32, 32, 3))
     assert not loaded.lossy and "original CIFAR-10 python batches" in loaded.source
     assert loaded.source.startswith("$HARNESS_DATA_DIR: ")
-    assert DATASETS.get("cifar10") is cifar10.load
+    from harness.workloads.components import CIFAR10
+
+    assert CIFAR10.loader == "harness.data.cifar10:load"
 
 
 def test_keras_extracted_batches_in_the_keras_cache_are_found(tmp_path, monkeypatch):
@@ -128,7 +132,7 @@ def test_keras_extracted_batches_in_the_keras_cache_are_found(tmp_path, monkeypa
     data = _dataset()
     _write(tmp_path / "keras-home" / "datasets" / "cifar-10-batches-py", _batch_files(data), "folder")
     loaded = cifar10.load()
-    np.testing.assert_array_equal(loaded.x_test, data["x_test"])
+    np.testing.assert_array_equal(loaded.test.x, data["x_test"])
     assert loaded.source.startswith("Keras cache: ") and "cifar-10-batches-py/cifar-10-batches-py" in loaded.source
 
 
@@ -140,8 +144,8 @@ def test_jpeg_copy_is_close_lossy_and_class_major(tmp_path, form):
     assert loaded.lossy and "JPEG quality-75 re-encodings of CIFAR-10" in loaded.source
     for split in cifar10.SPLITS:
         x, y = _class_major(data, split)
-        np.testing.assert_array_equal(getattr(loaded, f"y_{split}"), y)
-        got = getattr(loaded, f"x_{split}")
+        np.testing.assert_array_equal(getattr(loaded, split).y, y)
+        got = getattr(loaded, split).x
         assert got.dtype == np.uint8 and got.shape == x.shape
         assert np.abs(got.astype(int) - x).mean() < 20
 
@@ -241,8 +245,9 @@ def test_second_load_reads_the_cache(tmp_path, monkeypatch):
     cifar10.load.cache_clear()
     monkeypatch.setattr(cifar10, "_decode_jpeg", lambda *a: pytest.fail("decoded again despite the cache"))
     second = cifar10.load()
-    for name in cifar10.ARRAYS:
-        np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
+    for split in ("train", "test"):
+        np.testing.assert_array_equal(getattr(first, split).x, getattr(second, split).x)
+        np.testing.assert_array_equal(getattr(first, split).y, getattr(second, split).y)
     (cached,) = (tmp_path / "cache" / "cifar10").iterdir()
     assert sorted(p.name for p in cached.iterdir()) == ["source.json", *sorted(f"{a}.npy" for a in cifar10.ARRAYS)]
     assert json.loads((cached / "source.json").read_text())["digest"] == first.digest
@@ -256,7 +261,7 @@ def test_new_source_content_rebuilds_the_cache(tmp_path, form):
     cifar10.load.cache_clear()
     loaded = cifar10.load()
     assert loaded.digest != old.digest
-    np.testing.assert_array_equal(loaded.x_train, new["x_train"])
+    np.testing.assert_array_equal(loaded.train.x, new["x_train"])
     assert len(list((tmp_path / "cache" / "cifar10").iterdir())) == 2
 
 
@@ -279,7 +284,7 @@ def test_damaged_or_foreign_cache_is_rebuilt(tmp_path, monkeypatch, damage):
     cifar10.load.cache_clear()
     loaded = cifar10.load()
     assert len(calls) == 10 * sum(SMALL.values())
-    np.testing.assert_array_equal(loaded.x_train, expected.x_train)
+    np.testing.assert_array_equal(loaded.train.x, expected.train.x)
     assert json.loads((cached / "source.json").read_text())["digest"] == expected.digest
     assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary or stale folders left
 
@@ -313,7 +318,7 @@ def test_download_goes_through_keras_get_file(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", _fake_keras(get_file))
     loaded = cifar10.load()
     assert calls == [("cifar-10-batches-py", cifar10.URL, True, str(tmp_path / "keras-home"))]
-    np.testing.assert_array_equal(loaded.x_train, data["x_train"])
+    np.testing.assert_array_equal(loaded.train.x, data["x_train"])
     assert loaded.source.startswith(f"download ({cifar10.URL}): ") and not loaded.lossy
     cifar10.load.cache_clear()
     assert cifar10.load().source.startswith("Keras cache: ")  # found locally from now on
@@ -351,9 +356,9 @@ def test_real_jpeg_copy(monkeypatch, real_cache):
     monkeypatch.setattr(cifar10, "PER_CLASS", REAL_PER_CLASS)
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(real_cache))
     data = cifar10.load(str(REAL_JPEG))
-    assert data.x_train.shape == (50000, 32, 32, 3) and data.x_test.shape == (10000, 32, 32, 3)
-    assert data.x_train.dtype == data.x_test.dtype == np.uint8
-    assert data.y_train.dtype == data.y_test.dtype == np.int64
-    assert np.bincount(data.y_train).tolist() == [5000] * 10 and np.bincount(data.y_test).tolist() == [1000] * 10
-    np.testing.assert_allclose(data.x_train.reshape(-1, 3).mean(axis=0), [125.3, 123.0, 113.9], atol=1.0)
+    assert data.train.x.shape == (50000, 32, 32, 3) and data.test.x.shape == (10000, 32, 32, 3)
+    assert data.train.x.dtype == data.test.x.dtype == np.uint8
+    assert data.train.y.dtype == data.test.y.dtype == np.int64
+    assert np.bincount(data.train.y).tolist() == [5000] * 10 and np.bincount(data.test.y).tolist() == [1000] * 10
+    np.testing.assert_allclose(data.train.x.reshape(-1, 3).mean(axis=0), [125.3, 123.0, 113.9], atol=1.0)
     assert data.lossy and "JPEG quality-75" in data.source

@@ -1,10 +1,12 @@
 import gzip
 import hashlib
+import types
 
 import numpy as np
 import pytest
 
 from harness.data import fashion_mnist as fm
+from harness.data.dataset import Split
 from harness.data.sources import DataError, DataFile, DatasetSpec, locate, read_verified
 
 
@@ -79,7 +81,7 @@ def test_parse_idx_rejects_wrong_sizes():
 
 def test_task_split_relabels_and_counts():
     y = np.array([0, 1, 2, 3, 9, 2, 0, 5, 2, 8])
-    split = fm.Split(np.arange(10, dtype=np.float32)[:, None], y)
+    split = Split(np.arange(10, dtype=np.float32)[:, None], y)
     a = fm.task_a(split, (0, 2))
     assert a.y.tolist() == [0, 1, 7, 3, 6]  # 1→0, 3→1, 9→7, 5→3, 8→6
     b = fm.task_b(split, (0, 2), size=3)
@@ -87,8 +89,9 @@ def test_task_split_relabels_and_counts():
 
 
 def test_book_split_on_the_real_data(data_dir):
-    data = fm.load(validation_size=5000)
-    assert (len(data.train), len(data.valid), len(data.test)) == (55000, 5000, 10000)
+    data = fm.load()
+    assert (len(data.train), len(data.test), data.num_classes, data.kind) == (60000, 10000, 10, "images")
+    data = types.SimpleNamespace(train=data.train.head(55000), test=data.test)  # the book: the last 5,000 validate
     assert data.train.x.dtype == np.float32 and data.train.x.min() >= 0.0 and data.train.x.max() <= 1.0
     a = fm.task_a(data.train, (0, 2))
     assert sorted(np.unique(a.y)) == list(range(8)) and len(a) == 55000 - int(np.isin(data.train.y, (0, 2)).sum())

@@ -14,7 +14,7 @@ import json, sys
 from harness.suites import load
 from harness.trial import TrialSpec, run_trial
 suite = load(sys.argv[1])
-settings = suite.settings("smoke", "transfer").model_dump(mode="json")
+settings = suite.settings_dict("smoke", "transfer")
 result = run_trial(TrialSpec(suite.name, "smoke", "transfer", 0, 1234, suite.workload.name, settings))
 import keras
 print(json.dumps({"backend": keras.backend.backend(), "status": result.status, "metrics": result.metrics,

@@ -28,7 +28,44 @@ def _problems(tmp_path, mutate) -> list[str]:
 def test_shipped_suites_are_valid():
     suite = load("fashion") if (ROOT / "suites").samefile("suites") else load(FASHION)
     assert suite.claim.claimed_effect == pytest.approx(0.02)
-    assert suite.settings("quick", "transfer").transfer is True
+    assert suite.trial_settings("quick", "transfer").transfer is True
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "suites").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_suite_file_validates_and_matches_the_schema(path):
+    """Every suite file: harness validation and the JSON Schema editors use (a new file needs no new test)."""
+    import jsonschema
+
+    from harness.schema import suite_schema
+
+    suite = load(path)
+    jsonschema.validate(yaml.safe_load(path.read_text()), suite_schema())
+    for profile in suite.profiles:
+        for arm in suite.arms:
+            assert suite.trial_settings(profile, arm).metrics()  # every combination resolves
+
+
+def test_settings_merge_layers_with_dotted_keys_and_component_switches():
+    from harness.suites import merge
+
+    base = {"optimizer": {"class_name": "SGD", "config": {"momentum": 0.9, "learning_rate": 0.1}}, "vars": {"a": 1}}
+    assert merge(base, {"optimizer.config.learning_rate": 0.01})["optimizer"]["config"] == {
+        "momentum": 0.9,
+        "learning_rate": 0.01,
+    }
+    switched = merge(base, {"optimizer": {"class_name": "Nadam", "config": {"learning_rate": 0.002}}})
+    assert switched["optimizer"] == {"class_name": "Nadam", "config": {"learning_rate": 0.002}}  # momentum gone
+    assert merge(base, {"vars": {"b": 2}})["vars"] == {"a": 1, "b": 2}
+
+
+def test_schema_command_writes_json(tmp_path):
+    import json
+
+    from harness.cli import main
+
+    assert main(["schema", "-o", str(tmp_path / "s.json")]) == 0
+    schema = json.loads((tmp_path / "s.json").read_text())
+    assert {"supervised_settings", "transfer_settings", "MLP", "OptimizerSpec"} <= set(schema["$defs"])
 
 
 def test_unknown_key_with_did_you_mean(tmp_path):
@@ -38,7 +75,8 @@ def test_unknown_key_with_did_you_mean(tmp_path):
 
 def test_unknown_setting_named_where_it_was_written(tmp_path):
     problems = _problems(tmp_path, lambda d: d["profiles"]["smoke"]["overrides"].update(epochz=3))
-    assert problems == ["profiles.smoke.overrides.epochz: unknown key 'epochz' (did you mean 'epochs'?)"]
+    assert len(problems) == 1
+    assert problems[0].startswith("profiles.smoke.overrides.epochz: unknown key 'epochz' (did you mean 'epochs'?)")
 
 
 def test_wrong_type_names_path_and_value(tmp_path):
@@ -49,15 +87,15 @@ def test_wrong_type_names_path_and_value(tmp_path):
 def test_unknown_arm_model_dataset_all_listed_at_once(tmp_path):
     def mutate(d):
         d["claim"]["treatment"]["arm"] = "transfr"
-        d["workload"]["settings"]["model"] = "mpl"
+        d["workload"]["settings"]["model"]["name"] = "mpl"
         d["workload"]["settings"]["dataset"] = "fashion_mnst"
         d["profiles"]["quick"]["seeds"] = 0
 
     problems = _problems(tmp_path, mutate)
     text = "\n".join(problems)
     assert "claim.treatment.arm: unknown arm 'transfr' (did you mean 'transfer'?)" in text
-    assert "workload.settings.model: unknown model 'mpl' (did you mean 'mlp'?)" in text
-    assert "workload.settings.dataset: unknown dataset 'fashion_mnst' (did you mean 'fashion_mnist'?)" in text
+    assert "workload.settings.model.name: unknown name 'mpl' (did you mean 'mlp'?)" in text
+    assert "workload.settings.dataset: Input should be 'fashion_mnist' or 'cifar10' (got 'fashion_mnst')" in text
     assert "profiles.quick.seeds:" in text
     assert len(problems) == 4
 
@@ -65,8 +103,7 @@ def test_unknown_arm_model_dataset_all_listed_at_once(tmp_path):
 def test_unknown_workload_and_unknown_suite_name(tmp_path):
     problems = _problems(tmp_path, lambda d: d["workload"].update(name="transfr"))
     assert problems == [
-        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); "
-        "known: sentiment, synthetic, transfer, vision"
+        "workload.name: unknown workload 'transfr' (did you mean 'transfer'?); known: supervised, synthetic, transfer"
     ]
     with pytest.raises(SuiteError, match="did you mean 'fashion'"):
         load("fashon")
@@ -118,8 +155,8 @@ def test_imdb_suite_comparisons_and_protocols():
         ("lazy_adam", "masked_lazy_adam", None),  # direction only
     ]
     assert list(suite.all_protocols()) == ["honest", "as_published"]  # the claim's metric first
-    assert suite.settings("quick", "masked_lazy_adam").model == "pooled"
-    assert suite.settings("paper", "adam").model == "lstm"
+    assert suite.trial_settings("quick", "masked_lazy_adam").model.name == "pooled"
+    assert suite.trial_settings("paper", "adam").model.name == "lstm"
 
 
 def test_comparison_and_protocol_mistakes_are_named(tmp_path):
@@ -127,21 +164,24 @@ def test_comparison_and_protocol_mistakes_are_named(tmp_path):
         d["comparisons"][1]["treatment"] = "lazy_adamm"
         d["comparisons"][2]["baseline"] = "masked_lazy_adam"
         d["comparisons"][0]["claimed_effect"] = -0.01
-        d["claim"]["metric"] = "final_test_accuracy"
+        d["claim"]["metric"] = "test_accuracy"
 
     problems = _imdb_problems(tmp_path, mutate)
     assert "comparisons.1.treatment: unknown arm 'lazy_adamm' (did you mean 'lazy_adam'?)" in problems
     assert "comparisons.2.treatment: must differ from the baseline" in problems
     assert any(p.startswith("comparisons.0.claimed_effect: Input should be greater than 0") for p in problems)
-    assert any(p.startswith("claim.metric: 'final_test_accuracy' is not the metric of any protocol") for p in problems)
+    assert any(p.startswith("claim.metric: 'test_accuracy' is not the metric of any protocol") for p in problems)
 
 
 @pytest.mark.parametrize(
     ("where", "key", "value"),
     [
-        ("workload.settings", "num_words", 0),
-        ("workload.settings", "maxlen", "long"),
+        ("workload.settings.data", "num_words", 0),
+        ("workload.settings.data", "maxlen", "long"),
         ("arms.adam.params", "optimizer", "sgd"),
+        ("arms.adam.params", "optimizer.class_name", "Adamm"),
+        ("arms.adam.params", "optimizer.config.beta1", 0.9),
+        ("arms.adam.params", "model.units", 3),
     ],
 )
 def test_imdb_settings_must_be_valid(tmp_path, where, key, value):
@@ -152,15 +192,16 @@ def test_imdb_settings_must_be_valid(tmp_path, where, key, value):
         section[key] = value
 
     problems = _imdb_problems(tmp_path, mutate)
-    assert len(problems) == 1 and problems[0].startswith(f"{where}.{key}:") and repr(value) in problems[0]
+    assert len(problems) == 1 and problems[0].startswith(f"{where}.{key}:"), problems
+    assert repr(value) in problems[0] or f"'{key.split('.')[-1]}'" in problems[0] or f"'{value}'" in problems[0]
 
 
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
         (
-            lambda d: d["tuning"]["search_space"].update(learning_rate={"low": 0.1, "high": 0.01}),
-            "tuning.search_space.learning_rate: empty or inverted range: low (0.1) must be below high (0.01)",
+            lambda d: d["tuning"]["search_space"].update(lr={"low": 0.1, "high": 0.01}),
+            "tuning.search_space.lr: empty or inverted range: low (0.1) must be below high (0.01)",
         ),
         (
             lambda d: d["tuning"]["search_space"].update(momentum={"choices": []}),
@@ -168,12 +209,17 @@ def test_imdb_settings_must_be_valid(tmp_path, where, key, value):
         ),
         (
             lambda d: d["arms"]["transfer"]["search_space"].update(frozen_epoch={"low": 0, "high": 3}),
-            "arms.transfer.search_space.frozen_epoch: unknown parameter 'frozen_epoch' for workload 'transfer' "
-            "(did you mean 'frozen_epochs'?)",
+            "arms.transfer.search_space.frozen_epoch: unknown key 'frozen_epoch' (did you mean 'frozen_epochs'?)",
         ),
         (
-            lambda d: d["arms"]["scratch"].update(search_space={"learning_rate": {"low": 0.001, "high": 0.01}}),
-            "arms.scratch.search_space.learning_rate: 'learning_rate' is shared (tuning.search_space)",
+            lambda d: d["arms"]["scratch"].update(
+                search_space={"optimizer.config.learning_rate": {"low": 0.001, "high": 0.01}}
+            ),
+            "arms.scratch.search_space.optimizer.config.learning_rate: 'optimizer.config.learning_rate' is shared",
+        ),
+        (
+            lambda d: d["tuning"]["search_space"].update({"optimizer.config.momentun": {"low": 0.5, "high": 0.9}}),
+            "tuning.search_space.optimizer.config.momentun: SGD does not accept 'momentun' (did you mean 'momentum'?)",
         ),
         (lambda d: d["tuning"].update(objective="test_accuracy"), "tuning: objective 'test_accuracy' is a test-set"),
         (lambda d: d["profiles"]["smoke"].update(budget=-1), "profiles.smoke.budget: Input should be greater than"),
@@ -181,3 +227,36 @@ def test_imdb_settings_must_be_valid(tmp_path, where, key, value):
 )
 def test_search_space_mistakes_are_named(tmp_path, mutate, expected):
     assert any(p.startswith(expected) for p in _problems(tmp_path, mutate)), _problems(tmp_path, mutate)
+
+
+def _readme_claim() -> str:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    return re.search(r"```yaml\n# suites/nadam.yaml\n(.*?)```", readme, re.S).group(1)
+
+
+def test_the_readme_claim_validates_and_is_a_direction_claim(tmp_path):
+    path = tmp_path / "nadam.yaml"
+    path.write_text(_readme_claim())
+    suite = load(path)
+    (own,) = suite.all_comparisons()
+    assert suite.claim.claimed_effect is None and suite.claimed_effect(own) is None and suite.margin(own) == 0.002
+    nadam = suite.trial_settings("smoke", "nadam", sampled={"vars.lr": 0.003})
+    assert nadam.optimizer.class_name == "Nadam" and nadam.vars == {"lr": 0.003} and nadam.data.limit_train == 2000
+
+
+@pytest.mark.slow
+def test_validate_deep_steps_every_combination_and_names_what_fails(tmp_path, data_dir, capsys):
+    from harness.cli import main
+
+    good = tmp_path / "nadam.yaml"
+    good.write_text(_readme_claim())
+    assert main(["validate", "--deep", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(_readme_claim().replace("activation: relu", "activation: relux"))
+    assert main(["validate", str(bad)]) == 0  # only Keras knows its activations ...
+    capsys.readouterr()
+    assert main(["validate", "--deep", str(bad)]) == 1  # ... so --deep finds it, before any campaign
+    err = capsys.readouterr().err
+    assert "profiles.smoke × arms.adam: ValueError:" in err and "relux" in err

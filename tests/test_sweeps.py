@@ -277,3 +277,16 @@ def test_grid_sampler_runs_every_point_once_per_arm_and_the_report_shows_robustn
     assert spread["n_pairs"] == 3 and spread["reported_sd"] == {"baseline": 0.01}
     report = (synthetic / "reports" / "synthetic" / "smoke" / "report.md").read_text()
     assert "**Robustness of `treatment` vs `baseline`**" in report and "| learning_rate | `baseline` |" in report
+
+
+def test_report_finds_every_run_after_a_resume_with_another_jobs(synthetic):
+    """Sweeps with one worker, confirmations with two: workers and report resolve settings in one place,
+    so every finished run carries the hash the report expects."""
+    assert main(["sweep", "synthetic", "--jobs", "1"]) == 0
+    assert main(["campaign", "synthetic", "--jobs", "2"]) == 0
+    results = json.loads((synthetic / "reports" / "synthetic" / "smoke" / "results.json").read_text())
+    suite = load("synthetic")
+    assert {arm: results["arms"][arm]["n_runs"] for arm in suite.arms} == {arm: 3 for arm in suite.arms}
+    assert results["untuned"]["comparisons"][0]["n_pairs"] == 3
+    best = results["tuning"]["arms"]["treatment"]["best_params"]
+    assert results["settings"]["treatment"] == suite.settings_dict("smoke", "treatment", 0, best)

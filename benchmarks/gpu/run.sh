@@ -3,7 +3,7 @@
 #   bash benchmarks/gpu/run.sh share cifar/paper-short
 # installs the carried wheels, then runs each stage named, each under its own time limit:
 #   share           benchmarks/gpu_share.py: images/s per trial and GPU utilisation, 1-8 trials
-#                   on one GPU ($LEVELS, $SHARE_ARGS: its other options, e.g. "--set epochs=2")
+#                   on one GPU ($LEVELS, $SHARE_ARGS: its other options, e.g. "--set training.epochs=2")
 #   SUITE/PROFILE   that campaign (--jobs $JOBS if set), stopped like Ctrl-C after $CAMPAIGN_S
 #                   seconds; it resumes on the next call that carries runs/ back
 # and leaves in $OUT the log, reports/benchmarks.md, the reports and runs/ (to resume, or to

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from harness.data.dataset import Dataset
 from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, keras_cache_dir
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")  # Keras order
@@ -76,17 +77,6 @@ _PICKLE_GLOBALS = frozenset(  # all a CIFAR batch needs; anything else is refuse
         ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3
     }
 )
-
-
-@dataclass(frozen=True)
-class ImageData:
-    x_train: np.ndarray  # uint8 [50000, 32, 32, 3] (NHWC, RGB)
-    y_train: np.ndarray  # int64 [50000], 0..9 in CLASSES order
-    x_test: np.ndarray  # uint8 [10000, 32, 32, 3]
-    y_test: np.ndarray  # int64 [10000]
-    source: str  # where it came from and which kind of copy
-    digest: str  # sha256 identifying the source content
-    lossy: bool  # True for the JPEG copy
 
 
 @dataclass(frozen=True)
@@ -333,7 +323,7 @@ def _write_cache(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> Non
 
 
 @functools.cache
-def load(path: str | None = None) -> ImageData:
+def load(path: str | None = None) -> Dataset:
     """Train and test images and labels; decoded once per source, then read from the ``.npy`` cache."""
     source = _find(path)
     digest = source.digest()
@@ -344,4 +334,11 @@ def load(path: str | None = None) -> ImageData:
     if arrays is None:
         arrays = (_from_jpegs if source.lossy else _from_batches)(source)
         _write_cache(folder, arrays, meta)
-    return ImageData(**arrays, source=source.describe(), digest=digest, lossy=source.lossy)
+    return Dataset.from_arrays(
+        arrays,
+        num_classes=len(CLASSES),
+        kind="images",
+        source=source.describe(),
+        digest=digest,
+        lossy=source.lossy,
+    )

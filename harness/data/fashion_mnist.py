@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 
+from harness.data.dataset import Dataset, Split
 from harness.data.sources import DataError, DataFile, DatasetSpec, dataset_digest, locate, read_verified
 
 SPEC = DatasetSpec(
@@ -30,27 +30,6 @@ SPEC = DatasetSpec(
 N_CLASSES = 10
 
 
-@dataclass(frozen=True)
-class Split:
-    x: np.ndarray  # float32 images scaled to [0, 1]
-    y: np.ndarray  # int labels
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def head(self, n: int | None) -> Split:
-        return self if n is None else Split(self.x[:n], self.y[:n])
-
-
-@dataclass(frozen=True)
-class ImageData:
-    train: Split
-    valid: Split
-    test: Split
-    source: str
-    digest: str
-
-
 def parse_idx(content: bytes, name: str) -> np.ndarray:
     """Parse IDX bytes (magic 0x0000 0x08 ndim, big-endian dims) into a uint8 array."""
     if len(content) < 4 or content[:2] != b"\x00\x00" or content[2] != 0x08:
@@ -64,24 +43,24 @@ def parse_idx(content: bytes, name: str) -> np.ndarray:
 
 
 @functools.cache
-def load(path: str | None = None, validation_size: int = 5000) -> ImageData:
-    """Train/validation/test splits; the last ``validation_size`` training images validate."""
+def load(path: str | None = None) -> Dataset:
+    """The 60,000 training and 10,000 test images, pixels scaled to [0, 1] (float32, 28×28)."""
     located = locate(SPEC, path)
     arrays = [parse_idx(read_verified(located, f), f.name) for f in SPEC.files]
-    x_full, y_full, x_test, y_test = arrays
-    if len(x_full) != len(y_full) or len(x_test) != len(y_test):
+    x_train, y_train, x_test, y_test = arrays
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise DataError(f"{located.directory}: image and label counts differ")
-    cut = len(x_full) - validation_size
 
     def split(x: np.ndarray, y: np.ndarray) -> Split:
         return Split((x / np.float32(255)).astype(np.float32), y.astype(np.int64))
 
-    return ImageData(
-        split(x_full[:cut], y_full[:cut]),
-        split(x_full[cut:], y_full[cut:]),
+    return Dataset(
+        split(x_train, y_train),
         split(x_test, y_test),
-        f"{located.source}: {located.directory}",
-        dataset_digest(SPEC),
+        num_classes=N_CLASSES,
+        kind="images",
+        source=f"{located.source}: {located.directory}",
+        digest=dataset_digest(SPEC),
     )
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.data.dataset import Dataset
 from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, keras_cache_dir
 
 TOKENIZER_VERSION = 1  # bump when tokenization changes: old caches are then not reused
@@ -67,23 +68,6 @@ _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens of one review (see the module docstring)."""
     return _TOKEN.findall(_BREAK.sub(" ", text.lower()))
-
-
-@dataclass(frozen=True)
-class Sequences:
-    x: np.ndarray  # int32 [n, maxlen]
-    y: np.ndarray  # int64 0 = negative, 1 = positive
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-@dataclass(frozen=True)
-class SequenceData:
-    train: Sequences
-    test: Sequences
-    source: str  # where it came from and which tokenization
-    digest: str  # of the source
 
 
 @dataclass(frozen=True)
@@ -263,7 +247,7 @@ def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 @functools.cache
-def load(path: str | None = None, num_words: int = 20000, maxlen: int = 80) -> SequenceData:
+def load(path: str | None = None, num_words: int = 20000, maxlen: int = 80) -> Dataset:
     """Train and test sequences; tokenized once per (source, settings), then read from the cache."""
     num_words, maxlen = _positive_int("num_words", num_words), _positive_int("maxlen", maxlen)
     source = _find(path)
@@ -287,9 +271,11 @@ def load(path: str | None = None, num_words: int = 20000, maxlen: int = 80) -> S
         build = _from_keras_npz if source.kind == "keras_npz" else _from_raw
         arrays = build(source, num_words, maxlen)
         _write_cache(cached, arrays)
-    return SequenceData(
-        Sequences(arrays["x_train"], arrays["y_train"]),
-        Sequences(arrays["x_test"], arrays["y_test"]),
-        source.describe(),
-        digest,
+    return Dataset.from_arrays(
+        arrays,
+        num_classes=len(LABELS),
+        kind="tokens",
+        source=source.describe(),
+        digest=digest,
+        vocabulary_size=num_words,
     )

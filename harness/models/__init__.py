@@ -1,1 +1,1 @@
-"""Model builders by name (see :data:`harness.registry.MODELS`)."""
+"""Model builders, each `build(input_shape, outputs, seed, **options)` (see :mod:`harness.workloads.components`)."""

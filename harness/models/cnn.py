@@ -7,7 +7,8 @@ batch norm uses momentum 0.1 (Keras 0.9) and ε = 1e-5, and weight decay is PyTo
 *coupled* L2 (``wd·w`` added to every parameter's gradient, biases and batch-norm
 parameters included), written as an L2 penalty of ``wd/2·‖w‖²`` on each of them.
 
-``dtype`` is a Keras dtype policy (``"float32"`` or ``"mixed_float16"``); logits stay float32.
+Layers take the global Keras dtype policy (``mixed_float16`` for mixed precision); logits stay
+float32. Images without a channel axis (28×28) get one.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ RESNET18_STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))  # (channels, stride),
 class _Layers:
     """Builds named layers with seeded initializers, a shared L2 penalty and dtype policy."""
 
-    def __init__(self, seed: int, weight_decay: float, dtype: str) -> None:
-        self.seed, self.dtype = seed, dtype
+    def __init__(self, seed: int, weight_decay: float) -> None:
+        self.seed, self.dtype = seed, None  # None: the global dtype policy
         self.penalty = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
 
     def _kernel(self, name: str) -> keras.initializers.Initializer:
@@ -64,6 +65,14 @@ class _Layers:
         )(x)
 
 
+def _inputs(input_shape: tuple[int, ...]):
+    """The input, and the tensor the first convolution reads (a channel axis added to 2-D images)."""
+    inputs = keras.Input(input_shape)
+    if len(input_shape) == 2:
+        return inputs, keras.layers.Reshape((*input_shape, 1), name="channels")(inputs)
+    return inputs, inputs
+
+
 def _basic_block(layers: _Layers, x, channels: int, stride: int, name: str):
     """``relu(bn(conv3(relu(bn(conv3(x))))) + shortcut(x))``; the shortcut is a 1×1 conv + bn when shapes change."""
     shortcut = x
@@ -75,18 +84,16 @@ def _basic_block(layers: _Layers, x, channels: int, stride: int, name: str):
     return keras.layers.ReLU(dtype=layers.dtype, name=f"{name}_out")(y)
 
 
-def build_resnet18(
-    input_shape: tuple[int, ...], classes: int, seed: int, *, weight_decay: float = 0.0, dtype: str = "float32"
-) -> keras.Model:
+def build_resnet18(input_shape: tuple[int, ...], classes: int, seed: int, *, weight_decay: float = 0.0) -> keras.Model:
     """ResNet-18, CIFAR variant: 3×3 stem (64 channels, stride 1, no max-pool), four stages of two
     basic blocks (64/128/256/512 channels, strides 1/2/2/2), global average pool, linear logits."""
-    layers = _Layers(seed, weight_decay, dtype)
-    inputs = keras.Input(input_shape)
-    x = layers.norm(layers.conv(inputs, 64, 3, 1, "stem"), "stem_bn")
+    layers = _Layers(seed, weight_decay)
+    inputs, x = _inputs(input_shape)
+    x = layers.norm(layers.conv(x, 64, 3, 1, "stem"), "stem_bn")
     for stage, (channels, stride) in enumerate(RESNET18_STAGES, start=1):
         x = _basic_block(layers, x, channels, stride, f"stage{stage}_block1")
         x = _basic_block(layers, x, channels, 1, f"stage{stage}_block2")
-    x = keras.layers.GlobalAveragePooling2D(dtype=dtype, name="pool")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     return keras.Model(inputs, layers.logits(x, classes), name="resnet18")
 
 
@@ -96,19 +103,17 @@ def build_small_cnn(
     seed: int,
     *,
     weight_decay: float = 0.0,
-    dtype: str = "float32",
     width: int = 16,
 ) -> keras.Model:
     """A CPU-sized CNN: three stages of two conv-bn-relu layers (``width``, 2×, 4× channels),
     2×2 max-pool after the first two stages, global average pool, linear logits."""
-    layers = _Layers(seed, weight_decay, dtype)
-    inputs = keras.Input(input_shape)
-    x = inputs
+    layers = _Layers(seed, weight_decay)
+    inputs, x = _inputs(input_shape)
     for stage in range(3):
         for conv in (1, 2):
             name = f"stage{stage + 1}_conv{conv}"
             x = layers.norm(layers.conv(x, width * 2**stage, 3, 1, name), f"{name}_bn")
         if stage < 2:
-            x = keras.layers.MaxPooling2D(dtype=dtype, name=f"stage{stage + 1}_pool")(x)
-    x = keras.layers.GlobalAveragePooling2D(dtype=dtype, name="pool")(x)
+            x = keras.layers.MaxPooling2D(name=f"stage{stage + 1}_pool")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     return keras.Model(inputs, layers.logits(x, classes), name="small_cnn")

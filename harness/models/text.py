@@ -12,16 +12,19 @@ def _embedding(num_words: int, dim: int, seed: int, mask_zero: bool) -> keras.la
     return keras.layers.Embedding(num_words, dim, embeddings_initializer=initializer, mask_zero=mask_zero)
 
 
-def _sigmoid_output(seed: int) -> keras.layers.Dense:
+def _output(outputs: int, seed: int) -> keras.layers.Dense:
+    """Sigmoid for one unit, softmax otherwise."""
     initializer = keras.initializers.GlorotUniform(seed=derive(seed, "init", "output"))
-    return keras.layers.Dense(1, activation="sigmoid", kernel_initializer=initializer, name="output")
+    activation = "sigmoid" if outputs == 1 else "softmax"
+    return keras.layers.Dense(outputs, activation=activation, kernel_initializer=initializer, name="output")
 
 
 def build_lstm(
-    num_words: int,
-    maxlen: int,
+    input_shape: tuple[int, ...],
+    outputs: int,
     seed: int,
     *,
+    vocabulary_size: int,
     embedding_dim: int = 128,
     units: int = 128,
     dropout: float = 0.2,
@@ -38,15 +41,17 @@ def build_lstm(
     )
     return keras.Sequential(
         [
-            keras.Input((maxlen,), dtype="int32"),
-            _embedding(num_words, embedding_dim, seed, False),
+            keras.Input(input_shape, dtype="int32"),
+            _embedding(vocabulary_size, embedding_dim, seed, False),
             lstm,
-            _sigmoid_output(seed),
+            _output(outputs, seed),
         ]
     )
 
 
-def build_pooled(num_words: int, maxlen: int, seed: int, *, embedding_dim: int = 128, **_unused) -> keras.Model:
+def build_pooled(
+    input_shape: tuple[int, ...], outputs: int, seed: int, *, vocabulary_size: int, embedding_dim: int = 128
+) -> keras.Model:
     """CPU-friendly: ``Embedding(mask_zero) → mean over tokens → Dense(1, sigmoid)``.
 
     The embedding table holds all but ``embedding_dim + 1`` of the parameters, so the
@@ -54,9 +59,9 @@ def build_pooled(num_words: int, maxlen: int, seed: int, *, embedding_dim: int =
     """
     return keras.Sequential(
         [
-            keras.Input((maxlen,), dtype="int32"),
-            _embedding(num_words, embedding_dim, seed, True),
+            keras.Input(input_shape, dtype="int32"),
+            _embedding(vocabulary_size, embedding_dim, seed, True),
             keras.layers.GlobalAveragePooling1D(),
-            _sigmoid_output(seed),
+            _output(outputs, seed),
         ]
     )

@@ -63,7 +63,7 @@ def write_report(
 
         @cache
         def expected(arm: str, index: int) -> str:
-            return settings_hash({**suite.settings(profile, arm, index).model_dump(mode="json"), **tuned[arm]})
+            return settings_hash(suite.settings_dict(profile, arm, index, tuned[arm]))
 
         return expected
 
@@ -78,8 +78,9 @@ def write_report(
     results["torture_configs"] = sweep_torture(suite, sweeps, results) if tuning["tuned"] else None
     results["variant"] = main
     if main == TUNED:
-        for arm, settings in results["settings"].items():
-            settings.update(tuning["arms"][arm]["best_params"] or {})
+        results["settings"] = {
+            arm: suite.settings_dict(profile, arm, 0, tuning["arms"][arm]["best_params"] or {}) for arm in suite.arms
+        }
     if main == TUNED and suite.profiles[profile].compare_untuned and of(UNTUNED):
         untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED))
         results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"]}

@@ -218,7 +218,7 @@ def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, 
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed = suite.claimed_effect(comparison)
-    assessed = assess(b, t, claimed, comparison.margin, higher_is_better=direction == 1)
+    assessed = assess(b, t, claimed, suite.margin(comparison), higher_is_better=direction == 1)
     oriented = direction * (t - b)
     best = int(np.argmax(oriented))
     return {
@@ -228,7 +228,7 @@ def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, 
         "metric": metric,
         "why": comparison.why,
         "claimed_effect": claimed,
-        "margin": comparison.margin,
+        "margin": suite.margin(comparison),
         **assessed,
         "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
         "torture": search_curve(oriented, claimed),
@@ -334,7 +334,7 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
         "profile_description": suite.profiles[profile].description,
         "changes_protocol": suite.profiles[profile].changes_protocol,
         "claim": claim.model_dump(mode="json") | {"claimed_effect": claim.claimed_effect},
-        "settings": {arm: suite.settings(profile, arm).model_dump(mode="json") for arm in suite.arms},
+        "settings": {arm: suite.settings_dict(profile, arm) for arm in suite.arms},
         "root_seed": next(iter(r.tags.get("root_seed") for r in current), None),
         "seeds": {str(i): seed for i, seed in sorted({(r.seed_index, r.seed) for r in current})},
         "protocols": {name: p.model_dump(mode="json") for name, p in protocols.items()},

@@ -53,7 +53,8 @@ def paired_plot(results: dict, path: Path, scale: float) -> None:
         label="mean, 95% CI",
     )
     right.axvline(0, color="black", lw=0.8)
-    right.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
+    if comparison["claimed_effect"] is not None:
+        right.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
     right.set_yticks([])
     right.set_ylim(-1, 0.6)
     right.set_xlabel(
@@ -145,7 +146,7 @@ def budget_plot(results: dict, path: Path) -> bool:
 def torture_plot(results: dict, path: Path, scale: float) -> bool:
     """Left: expected best effect of a search of size k, with bands; right: chance it reaches the claim."""
     headline = results["comparison"]
-    if not headline:
+    if not headline or headline["claimed_effect"] is None:  # a direction-only claim: no size to reach
         return False
     curves = headline_curves(results)
     if not curves:
@@ -193,7 +194,8 @@ def grid_plot(results: dict, path: Path, scale: float) -> bool:
         ax.scatter(runs[g], [-row] * len(runs[g]), s=10, color="0.5")
         ax.plot([sum(runs[g]) / len(runs[g])] * 2, [-row - 0.35, -row + 0.35], color=COLOURS[0], lw=2)
     ax.axvline(0, color="black", lw=0.8)
-    ax.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
+    if comparison["claimed_effect"] is not None:
+        ax.axvline(comparison["claimed_effect"] * scale, color=COLOURS[1], ls="--", label="claimed effect")
     ax.set_yticks([-row for row in range(len(order))], [labels[g] for g in order], fontsize=7)
     ax.set_xlabel(f"{treat} − {base}" + (" (points)" if scale == 100 else "") + "; dots: runs, bars: mean")
     ax.set_title(f"{', '.join(grid['settings'])}: {grid['n_runs']} paired runs over {n_points} settings")

@@ -64,7 +64,7 @@ def index_row(results: dict, folder: Path, link: str) -> str:
         f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING),
         claim.get("metric_label") or metric or MISSING,
         format_effect(comparison.get("effect"), metric),
-        format_delta(claimed, metric) if _finite(claimed) else MISSING,
+        format_delta(claimed, metric) if _finite(claimed) else ("direction" if comparison else MISSING),
         " · ".join(links),
         f"`{command}`" if command else MISSING,
     ]

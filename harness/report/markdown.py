@@ -40,6 +40,31 @@ def _claimed(comparison: dict, fmt: Formatter) -> str:
     return f"better (no size; ±{fmt.delta(comparison['margin']).lstrip('+')} = no difference)"
 
 
+def _dotted(settings: dict, prefix: str = "") -> dict:
+    """Nested settings as one row per leaf (``optimizer.config.learning_rate``)."""
+    rows = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            rows |= _dotted(value, f"{prefix}{key}.")
+        else:
+            rows[f"{prefix}{key}"] = value
+    return rows
+
+
+def _reported(claim: dict, fmt: Formatter) -> str:
+    if claim["claimed_effect"] is None:
+        margin = fmt.delta(claim["margin"]).lstrip("+")
+        return (
+            f"- Claimed: `{claim['treatment']['arm']}` better than `{claim['baseline']['arm']}`, no size given "
+            f"(a direction; differences within ±{margin} count as none)"
+        )
+    return (
+        f"- Reported: `{claim['baseline']['arm']}` {fmt.value(claim['baseline']['reported'])}, "
+        f"`{claim['treatment']['arm']}` {fmt.value(claim['treatment']['reported'])} "
+        f"(claimed effect {fmt.delta(claim['claimed_effect'])}; single runs, no interval given)"
+    )
+
+
 def _p(value: float) -> str:
     return f"{value:.2g}" if value >= 0.001 else "< 0.001"
 
@@ -124,7 +149,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
 def _torture(results: dict, fmt: Formatter) -> list[str]:
     """What a search over seeds, test-set epochs or configurations would have reported."""
     headline = results["comparison"]
-    if not headline:
+    if not headline or headline["claimed_effect"] is None:  # a direction-only claim: no size to reach
         return []
     claimed = headline["claimed_effect"]
     curves = headline_curves(results)
@@ -424,7 +449,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             "",
             f"Measured effect of `{comparison['treatment']}` over `{comparison['baseline']}` on "
             f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds (paired t); "
-            f"claimed: {fmt.delta(comparison['claimed_effect'])}. The verdict is *{verdict['label']}* "
+            f"claimed: {_claimed(comparison, fmt)}. The verdict is *{verdict['label']}* "
             f"because {verdict['meaning']}.",
         ]
         if verdict["seeds_needed"]:
@@ -445,9 +470,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         "",
         f"- Source: {claim['source']}",
         f"- Statement: {claim['statement']}",
-        f"- Reported: `{claim['baseline']['arm']}` {fmt.value(claim['baseline']['reported'])}, "
-        f"`{claim['treatment']['arm']}` {fmt.value(claim['treatment']['reported'])} "
-        f"(claimed effect {fmt.delta(claim['claimed_effect'])}; single runs, no interval given)",
+        _reported(claim, fmt),
     ]
     if claim.get("notes"):
         lines.append(f"- Notes: {claim['notes']}")
@@ -482,7 +505,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     lines += _inflation(results, fmt)
     if comparison:
         base, treat = comparison["baseline"], comparison["treatment"]
-        claimed, best = fmt.delta(comparison["claimed_effect"]), comparison["best_seed"]
+        claimed, best = _claimed(comparison, fmt), comparison["best_seed"]
         protocol = f", protocol *{comparison['protocol']}*" if len(results["protocols"]) > 1 else ""
         lines += [f"## Paired comparison (the claim{protocol})", "", _row("quantity", "value"), _row("---", "---")]
         lines += [
@@ -500,9 +523,15 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
                 "p, paired sign-flip permutation test (BH-adjusted)",
                 f"{_p(comparison['p_value'])} ({_p(comparison['p_adjusted'])})",
             ),
-            _row(
-                f"seeds whose own difference reaches the claimed {claimed} (Clopper–Pearson)",
-                _share(comparison["share_at_least_claimed"]),
+            *(
+                [
+                    _row(
+                        f"seeds whose own difference reaches the claimed {claimed} (Clopper–Pearson)",
+                        _share(comparison["share_at_least_claimed"]),
+                    )
+                ]
+                if comparison["share_at_least_claimed"]
+                else []
             ),
             _row(
                 "largest single-seed difference (what one hand-picked run could show)",
@@ -518,9 +547,9 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         "| setting | " + " | ".join(f"`{a}`" for a in results["settings"]) + " |",
         "| --- |" + " --- |" * len(results["settings"]),
     ]
-    keys = list(next(iter(results["settings"].values())))
-    for key in keys:
-        lines.append(f"| {key} | " + " | ".join(str(s.get(key)) for s in results["settings"].values()) + " |")
+    flat = {arm: _dotted(settings) for arm, settings in results["settings"].items()}
+    for key in dict.fromkeys(key for settings in flat.values() for key in settings):
+        lines.append(f"| {key} | " + " | ".join(str(s.get(key, "—")) for s in flat.values()) + " |")
     lines += [
         "",
         f"Root seed {results['root_seed']}; child seed *i* is shared by every arm (paired design). "

@@ -13,10 +13,6 @@ from harness.workloads import Outcome
 from harness.workloads.synthetic_settings import SyntheticSettings
 
 
-def load_nothing() -> None:
-    """The dataset loader of synthetic suites."""
-
-
 def run(settings: SyntheticSettings, seed: int, callbacks: list | None = None) -> Outcome:
     truth = settings.mean + settings.effect
     truth -= settings.penalty_per_decade * abs(math.log10(settings.learning_rate / settings.best_learning_rate))

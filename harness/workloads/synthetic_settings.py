@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from harness.workloads.components import TEST, VALIDATION, WorkloadSettings
 
 
-class SyntheticSettings(BaseModel):
+class SyntheticSettings(WorkloadSettings):
     """An arm whose score is drawn from a known distribution, seeded by the trial's seed.
 
     ``test_accuracy ~ Normal(mean + effect - penalty, sd)`` where ``penalty`` grows with the
@@ -15,9 +17,6 @@ class SyntheticSettings(BaseModel):
     ``epochs`` epochs reports a rising ``val_accuracy`` (for pruning) after ``delay_s``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dataset: str = Field("none", description="synthetic data: nothing to load")
     mean: float = 0.8
     effect: float = 0.0
     sd: PositiveFloat = 0.01
@@ -28,5 +27,8 @@ class SyntheticSettings(BaseModel):
     noise_key: str = Field("", description="arms with equal settings draw the same noise unless their keys differ")
     delay_s: float = Field(0.0, ge=0, description="seconds per epoch (to test kills mid-trial)")
 
-    def data_arguments(self) -> dict:
-        return {}
+    def metrics(self) -> dict[str, str]:
+        return {"test_accuracy": TEST, "val_accuracy": VALIDATION}
+
+    def curves(self) -> dict[str, str]:
+        return {"val_accuracy": VALIDATION}

@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import keras
 
-from harness.data.fashion_mnist import N_CLASSES, task_a, task_b
-from harness.registry import DATASETS, MODELS
+from harness.data.fashion_mnist import task_a, task_b
+from harness.keras_config import runtime_values
 from harness.seeds import derive
-from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite, merge_history, steps_per_execution
+from harness.training import (
+    FollowEpoch,
+    OrderedBatches,
+    StopOnNonFinite,
+    make_optimizer,
+    merge_history,
+    steps_per_execution,
+)
 from harness.workloads import Outcome
 from harness.workloads.transfer_settings import TransferSettings
 
 EVAL_BATCH = 512  # evaluation only: no effect on training
 
 
-def _compile(model: keras.Model, settings: TransferSettings, loss: str) -> None:
+def _compile(model: keras.Model, settings: TransferSettings, loss: str, examples: int, epochs: int) -> None:
+    """Compile with a fresh optimizer; its placeholders see this phase's data and epochs."""
+    values = runtime_values(examples, settings.batch_size, epochs, settings.vars)
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=settings.learning_rate),
+        optimizer=make_optimizer(settings.optimizer.model_dump(), values),
         loss=loss,
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(settings.steps_per_execution),
@@ -30,21 +39,22 @@ def _compile(model: keras.Model, settings: TransferSettings, loss: str) -> None:
 
 
 def run(settings: TransferSettings, seed: int, callbacks: list | None = None) -> Outcome:
-    data = DATASETS.get(settings.dataset)(**settings.data_arguments())
+    data = settings.load_data()
+    cut = len(data.train) - settings.validation_size
+    train, valid = data.train.head(cut), data.train.take(slice(cut, None))
     classes, limit = settings.task_b_classes, settings.limit_eval
-    b_train = task_b(data.train, classes, settings.task_b_train_size)
-    b_valid, b_test = task_b(data.valid, classes).head(limit), task_b(data.test, classes).head(limit)
+    b_train = task_b(train, classes, settings.task_b_train_size)
+    b_valid, b_test = task_b(valid, classes).head(limit), task_b(data.test, classes).head(limit)
     shape = b_train.x.shape[1:]
-    build = MODELS.get(settings.model)
     history: dict[str, list[float]] = {}
 
-    model_b = build(shape, settings.hidden_units, 1, seed)
+    model_b = settings.model.build(shape, 1, seed)
     diverged = None
     if settings.transfer:
-        a_train = task_a(data.train, classes).head(settings.limit_task_a_train)
-        a_valid = task_a(data.valid, classes).head(limit)
-        model_a = build(shape, settings.hidden_units, N_CLASSES - len(classes), seed)
-        _compile(model_a, settings, "sparse_categorical_crossentropy")
+        a_train = task_a(train, classes, data.num_classes).head(settings.limit_task_a_train)
+        a_valid = task_a(valid, classes, data.num_classes).head(limit)
+        model_a = settings.model.build(shape, data.num_classes - len(classes), seed)
+        _compile(model_a, settings, "sparse_categorical_crossentropy", len(a_train), settings.pretrain_epochs)
         keras.utils.set_random_seed(derive(seed, "order", "task_a"))
         monitor = StopOnNonFinite("pre-training (model A)")
         fitted = model_a.fit(
@@ -71,7 +81,7 @@ def run(settings: TransferSettings, seed: int, callbacks: list | None = None) ->
             continue
         for layer in model_b.layers[:-1]:
             layer.trainable = not freeze
-        _compile(model_b, settings, "binary_crossentropy")  # the book recompiles after unfreezing
+        _compile(model_b, settings, "binary_crossentropy", len(b_train), end - start)  # the book recompiles
         fitted = model_b.fit(
             batches,
             epochs=end,
@@ -86,7 +96,7 @@ def run(settings: TransferSettings, seed: int, callbacks: list | None = None) ->
         diverged = monitor.reason
 
     if not model_b.compiled:  # pre-training diverged: score model B as it stands
-        _compile(model_b, settings, "binary_crossentropy")
+        _compile(model_b, settings, "binary_crossentropy", len(b_train), settings.epochs)
     test = model_b.evaluate(b_test.x, b_test.y, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
     metrics = {"test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"])}
     for key in ("val_accuracy", "val_loss", "pretrain_val_accuracy"):

@@ -1,0 +1,278 @@
+"""The components a suite file composes a trial from, validated without importing Keras.
+
+- ``data``: a dataset name with its options (validation split, fixed subsets, augmentation);
+- ``model``: a builder name with that builder's own options — every builder is
+  ``build(input_shape, outputs, seed, **options)``;
+- ``optimizer``: a Keras serialization config (:mod:`harness.keras_config`);
+- ``training``: batch size, epochs, loss, precision and compilation.
+
+Each dataset and model is one class here, naming its loader or builder; the set of classes
+is the registry (a name that is not one of them gets a did-you-mean).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    field_validator,
+)
+
+from harness import keras_config
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# data ---------------------------------------------------------------------------------------
+class Validation(Strict):
+    """Training examples held out to choose epochs and settings (never the test set)."""
+
+    size: NonNegativeInt = Field(0, description="examples held out of training; 0 = no validation set")
+    draw: Literal["last", "fixed", "per_seed"] = Field(
+        "fixed",
+        description="last: the last `size` examples; fixed: stratified, the same for every seed; "
+        "per_seed: stratified, drawn from each trial's seed",
+    )
+
+
+class Augmentation(Strict):
+    """Random crop after zero padding and horizontal flips, drawn per (seed, epoch): every arm sees the same."""
+
+    crop_padding: NonNegativeInt = 4
+    horizontal_flip: bool = True
+
+
+class DataOptions(Strict):
+    """What every dataset takes."""
+
+    loader: ClassVar[str]
+    kind: ClassVar[str]  # "images" | "tokens"
+    channels: ClassVar[bool] = False  # images with a channel axis (NHWC), which augmentation needs
+
+    validation: Validation = Validation()
+    limit_train: PositiveInt | None = Field(None, description="a fixed stratified N of the training examples")
+    limit_test: PositiveInt | None = Field(None, description="a fixed stratified N of the test examples (smoke)")
+    augmentation: Augmentation | None = Field(None, description="image augmentation of the training batches")
+    normalize: Literal["none", "per_channel"] = Field(
+        "none", description="per_channel: (x - mean) / std with the training images' statistics"
+    )
+
+    def loader_arguments(self) -> dict[str, Any]:
+        return {}
+
+    def load(self):
+        """The dataset (:class:`harness.data.dataset.Dataset`)."""
+        import importlib
+
+        module, _, name = self.loader.partition(":")
+        return getattr(importlib.import_module(module), name)(**self.loader_arguments())
+
+
+class FashionMNIST(DataOptions):
+    """Fashion-MNIST: 60,000 training and 10,000 test 28×28 images, pixels in [0, 1], 10 classes."""
+
+    loader: ClassVar[str] = "harness.data.fashion_mnist:load"
+    kind: ClassVar[str] = "images"
+    name: Literal["fashion_mnist"]
+
+
+class CIFAR10(DataOptions):
+    """CIFAR-10: 50,000 training and 10,000 test 32×32×3 uint8 images, 10 classes."""
+
+    loader: ClassVar[str] = "harness.data.cifar10:load"
+    kind: ClassVar[str] = "images"
+    channels: ClassVar[bool] = True
+    name: Literal["cifar10"]
+
+
+class IMDB(DataOptions):
+    """IMDB reviews as integer sequences (see :mod:`harness.data.imdb`), 2 classes."""
+
+    loader: ClassVar[str] = "harness.data.imdb:load"
+    kind: ClassVar[str] = "tokens"
+    name: Literal["imdb"]
+    num_words: PositiveInt = Field(20000, description="vocabulary: the most frequent words, ids below this")
+    maxlen: PositiveInt = Field(80, description="tokens per review (the last ones kept, padded in front)")
+
+    def loader_arguments(self) -> dict[str, Any]:
+        return {"num_words": self.num_words, "maxlen": self.maxlen}
+
+
+DATASETS: tuple[type[DataOptions], ...] = (FashionMNIST, CIFAR10, IMDB)
+DataSpec = Annotated[FashionMNIST | CIFAR10 | IMDB, Field(discriminator="name")]
+
+
+# models -------------------------------------------------------------------------------------
+class ModelOptions(Strict):
+    """What every builder declares: where it is, which inputs it takes, whether it outputs logits."""
+
+    builder: ClassVar[str]
+    accepts: ClassVar[tuple[str, ...]]
+    logits: ClassVar[bool] = False
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of the builder."""
+        return self.model_dump(exclude={"name"})
+
+    def build(self, input_shape: tuple[int, ...], outputs: int, seed: int, **extra: Any):
+        import importlib
+
+        module, _, name = self.builder.partition(":")
+        return getattr(importlib.import_module(module), name)(input_shape, outputs, seed, **self.options(), **extra)
+
+
+class MLP(ModelOptions):
+    """``Flatten → [Dense(h) → (batch norm) → activation → (dropout)] × len(hidden_units) → Dense(outputs)``."""
+
+    builder: ClassVar[str] = "harness.models.mlp:build_mlp"
+    accepts: ClassVar[tuple[str, ...]] = ("images",)
+    name: Literal["mlp"]
+    hidden_units: list[PositiveInt] = [100, 100, 100]
+    activation: str = Field("relu", description="a Keras activation name")
+    initializer: str = Field("he_normal", description="a Keras initializer name for the hidden kernels")
+    batch_norm: Literal["none", "before", "after"] = Field(
+        "none", description="batch normalization before or after each hidden activation"
+    )
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate after each hidden layer")
+    l2: float = Field(0.0, ge=0, description="L2 penalty on the hidden and output kernels")
+
+
+class SmallCNN(ModelOptions):
+    """Three stages of two conv-bn-relu layers (``width``, 2×, 4× channels), global pool, linear logits."""
+
+    builder: ClassVar[str] = "harness.models.cnn:build_small_cnn"
+    accepts: ClassVar[tuple[str, ...]] = ("images",)
+    logits: ClassVar[bool] = True
+    name: Literal["small_cnn"]
+    width: PositiveInt = 16
+    weight_decay: float = Field(0.0, ge=0, description="coupled L2 on every parameter, as PyTorch's weight_decay")
+
+
+class ResNet18(ModelOptions):
+    """ResNet-18, CIFAR variant (3×3 stem, no max-pool), linear logits."""
+
+    builder: ClassVar[str] = "harness.models.cnn:build_resnet18"
+    accepts: ClassVar[tuple[str, ...]] = ("images",)
+    logits: ClassVar[bool] = True
+    name: Literal["resnet18"]
+    weight_decay: float = Field(0.0, ge=0, description="coupled L2 on every parameter, as PyTorch's weight_decay")
+
+
+class Pooled(ModelOptions):
+    """``Embedding(mask_zero) → mean over tokens → Dense(outputs)``."""
+
+    builder: ClassVar[str] = "harness.models.text:build_pooled"
+    accepts: ClassVar[tuple[str, ...]] = ("tokens",)
+    name: Literal["pooled"]
+    embedding_dim: PositiveInt = 128
+
+
+class LSTM(ModelOptions):
+    """``Embedding → LSTM(dropout, recurrent_dropout) → Dense(outputs)``."""
+
+    builder: ClassVar[str] = "harness.models.text:build_lstm"
+    accepts: ClassVar[tuple[str, ...]] = ("tokens",)
+    name: Literal["lstm"]
+    embedding_dim: PositiveInt = 128
+    units: PositiveInt = 128
+    dropout: float = Field(0.2, ge=0, lt=1)
+    recurrent_dropout: float = Field(0.2, ge=0, lt=1)
+
+
+MODELS: tuple[type[ModelOptions], ...] = (MLP, SmallCNN, ResNet18, Pooled, LSTM)
+ModelSpec = Annotated[MLP | SmallCNN | ResNet18 | Pooled | LSTM, Field(discriminator="name")]
+
+
+def fits(data: DataOptions, model: ModelOptions) -> str | None:
+    """Why ``model`` cannot take ``data``'s inputs, or None."""
+    if data.kind not in model.accepts:
+        fitting = ", ".join(name_of(m) for m in MODELS if data.kind in m.accepts)
+        return (
+            f"model '{model.name}' takes {' or '.join(model.accepts)}, but dataset '{data.name}' gives {data.kind}; "
+            f"models for {data.kind}: {fitting}"
+        )
+    return None
+
+
+def name_of(component: type[BaseModel]) -> str:
+    """The ``name`` a dataset or model class is written with in a suite file."""
+    return get_args(component.model_fields["name"].annotation)[0]
+
+
+# optimizer ----------------------------------------------------------------------------------
+class OptimizerSpec(Strict):
+    """A Keras optimizer as Keras serializes it: ``{class_name: Nadam, config: {learning_rate: 0.001}}``."""
+
+    class_name: str = Field(description="a keras.optimizers class or a harness optimizer (Lookahead, LazyAdam, ...)")
+    config: dict[str, Any] = Field({}, description="the class's own arguments; learning_rate may be a schedule config")
+
+    def classes(self) -> list[str]:
+        """Every optimizer and schedule class in it, outermost first."""
+        return keras_config.classes_in(self.model_dump())
+
+
+class Training(Strict):
+    """How the model is trained and evaluated."""
+
+    batch_size: PositiveInt = 32
+    epochs: PositiveInt = 10
+    loss: str | dict[str, Any] = Field(
+        "auto",
+        description="auto: binary or sparse categorical cross-entropy from the outputs (from_logits as the model "
+        "says); or a Keras loss name or config",
+    )
+    mixed_precision: bool = Field(False, description="mixed_float16 with dynamic loss scaling (GPU)")
+    steps_per_execution: PositiveInt = Field(1, description="batches per compiled call: speed only, same updates")
+    jit_compile: bool | Literal["auto"] = "auto"
+    batches_per_update: Literal["auto"] | PositiveInt = Field(
+        "auto", description="each batch is fed this many times in a row; auto: 2 for Heun (two gradients), else 1"
+    )
+    eval_batch_size: PositiveInt = Field(1000, description="evaluation only: no effect on training")
+    test_each_epoch: bool = Field(
+        True, description="score the test set after every epoch (curves, test-selected scores)"
+    )
+
+    @field_validator("loss")
+    @classmethod
+    def _loss_form(cls, loss: str | dict) -> str | dict:
+        if isinstance(loss, dict) and set(loss) - {"class_name", "config", "module", "registered_name"}:
+            raise ValueError("a loss config is {class_name: ..., config: {...}}, as Keras serializes it")
+        return loss
+
+
+# metrics ------------------------------------------------------------------------------------
+TEST, SELECTS_ON_TEST, VALIDATION, INFO = "test", "selects on test", "validation", "info"
+
+
+class WorkloadSettings(Strict):
+    """What every workload's settings say about themselves, without Keras."""
+
+    def metrics(self) -> dict[str, str]:
+        """Final metrics a run produces, each with its kind (TEST, SELECTS_ON_TEST, VALIDATION, INFO)."""
+        raise NotImplementedError
+
+    def curves(self) -> dict[str, str]:
+        """Per-epoch series a run records, each with its kind."""
+        raise NotImplementedError
+
+    def problems(self) -> list[str]:
+        """Mistakes pydantic's field checks cannot see, as ``dotted.path: message``."""
+        return []
+
+    def load_data(self) -> None:
+        """Load (and so check) every dataset the run will read."""
+
+    def miniature(self) -> WorkloadSettings:
+        """The same components on a few examples and one epoch (``harness validate --deep``)."""
+        return self
+
+
+def uses(optimizer: OptimizerSpec, name: str) -> bool:
+    return name in optimizer.classes()

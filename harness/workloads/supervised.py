@@ -1,0 +1,140 @@
+"""Workload ``supervised``: one classifier composed from the suite file (data × model × optimizer × training).
+
+Pairing within a seed: every arm holds out the same validation examples (or draws them
+from the same seed), starts from the same weights (initializers seeded by layer name) and
+sees the same batches in the same order — augmented the same way — at every epoch. A
+Lookahead anywhere in the optimizer is evaluated with its slow weights, as its paper does.
+Metrics and curves are those :meth:`SupervisedSettings.metrics` and ``curves`` declare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import numpy as np
+
+from harness.data.augment import Augmentation, AugmentedBatches, TFAugmentedBatches, channel_stats, normalize
+from harness.data.dataset import Dataset, Split
+from harness.data.splits import carve_validation, fixed_subset
+from harness.keras_config import runtime_values
+from harness.optimizers import Lookahead, SlowWeightsEvaluation
+from harness.seeds import derive
+from harness.training import (
+    EpochTimer,
+    FollowEpoch,
+    OrderedBatches,
+    RepeatedBatches,
+    StopOnNonFinite,
+    TestEachEpoch,
+    compile_loss,
+    make_optimizer,
+    merge_history,
+    optimizer_chain,
+    steps_per_execution,
+)
+from harness.workloads import Outcome
+from harness.workloads.supervised_settings import SupervisedSettings
+
+
+def splits(data: Dataset, settings: SupervisedSettings, seed: int) -> tuple[Split, Split | None, Split]:
+    """(train, validation or None, test) as the suite's ``data`` section says."""
+    options, validation = settings.data, settings.data.validation
+    kept, held = carve_validation(data.train.y, validation.size, validation.draw, seed, options.limit_train)
+    valid = data.train.take(held) if len(held) else None
+    return data.train.take(kept), valid, data.test.take(fixed_subset(data.test.y, options.limit_test, "test"))
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Build layers under a Keras dtype policy (``mixed_float16``), then restore the previous one."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def training_batches(settings: SupervisedSettings, train: Split, seed: int, stats):
+    """Batches for ``fit`` in a per-(seed, epoch) order; augmented and normalized (``stats``) when the suite asks."""
+    options, batch_size = settings.data, settings.training.batch_size
+    if stats is None:
+        batches = OrderedBatches(train.x, train.y, batch_size, derive(seed, "order"))
+    else:
+        crop = options.augmentation
+        augmentation = Augmentation(crop.crop_padding, crop.horizontal_flip) if crop else Augmentation(0, False)
+        fast = keras.backend.backend() == "tensorflow" and settings.updates_per_batch() == 1
+        kind = TFAugmentedBatches if fast else AugmentedBatches
+        batches = kind(train.x, train.y, batch_size, derive(seed, "order"), augmentation, *stats)
+    if settings.updates_per_batch() > 1:
+        batches = RepeatedBatches(batches, settings.updates_per_batch())
+    return batches
+
+
+def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) -> Outcome:
+    data = settings.data.load()
+    train, valid, test = splits(data, settings, seed)
+    training = settings.training
+    stats = None  # (mean, std) per channel for the augmented batches; None: plain batches
+    if settings.data.normalize == "per_channel":
+        stats = channel_stats(train.x)
+        valid = Split(normalize(valid.x, *stats), valid.y) if valid else None
+        test = Split(normalize(test.x, *stats), test.y)
+    elif settings.data.augmentation:
+        channels = train.x.shape[-1]
+        stats = (np.zeros(channels, np.float32), np.ones(channels, np.float32))
+
+    outputs = 1 if data.num_classes == 2 else data.num_classes
+    extra = {"vocabulary_size": data.vocabulary_size} if data.kind == "tokens" else {}
+    with dtype_policy("mixed_float16" if training.mixed_precision else keras.config.dtype_policy().name):
+        model = settings.model.build(data.input_shape, outputs, seed, **extra)
+    values = runtime_values(len(train), training.batch_size, training.epochs, settings.vars)
+    optimizer = make_optimizer(settings.optimizer.model_dump(), values, training.mixed_precision)
+    loss, metrics = compile_loss(training.loss, outputs, settings.model.logits)
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=metrics,
+        jit_compile=training.jit_compile,
+        steps_per_execution=steps_per_execution(training.steps_per_execution),
+    )
+    batches = training_batches(settings, train, seed, stats)
+    slow = [SlowWeightsEvaluation()] if any(isinstance(o, Lookahead) for o in optimizer_chain(optimizer)) else []
+    monitor, timer = StopOnNonFinite("training"), EpochTimer()
+    eval_batch = training.eval_batch_size
+    tested = TestEachEpoch(test.x, test.y, eval_batch, callbacks=slow) if training.test_each_epoch else None
+    fitted = model.fit(
+        getattr(batches, "dataset", batches),
+        epochs=training.epochs,
+        validation_data=(valid.x, valid.y) if valid else None,
+        validation_batch_size=eval_batch,
+        verbose=0,
+        shuffle=False,
+        callbacks=[FollowEpoch(batches), *slow, monitor, timer, *([tested] if tested else []), *(callbacks or [])],
+    )
+    history: dict[str, list[float]] = {}
+    merge_history(history, fitted)
+    history["epoch_time_s"] = timer.seconds
+    metrics_out: dict[str, float] = {}
+    if tested:
+        history["epoch_test_accuracy"], history["epoch_test_loss"] = tested.accuracy, tested.loss
+        metrics_out["test_accuracy"], metrics_out["test_loss"] = tested.accuracy[-1], tested.loss[-1]
+        metrics_out["best_test_accuracy"] = max(tested.accuracy)
+        metrics_out["best_test_epoch"] = float(int(np.argmax(tested.accuracy)) + 1)
+    else:
+        scores = model.evaluate(test.x, test.y, batch_size=eval_batch, verbose=0, return_dict=True, callbacks=slow)
+        metrics_out["test_accuracy"], metrics_out["test_loss"] = float(scores["accuracy"]), float(scores["loss"])
+    if valid:
+        metrics_out["val_accuracy"], metrics_out["val_loss"] = history["val_accuracy"][-1], history["val_loss"][-1]
+        validation = np.nan_to_num(np.array(history["val_accuracy"]), nan=-1.0)  # Keras ends even a stopped epoch
+        chosen = int(np.argmax(validation))
+        metrics_out["best_val_accuracy"], metrics_out["best_val_epoch"] = float(validation[chosen]), float(chosen + 1)
+        if tested:
+            metrics_out["test_accuracy_at_best_val"] = tested.accuracy[chosen]
+    if len(timer.seconds) > 1:
+        metrics_out["train_examples_per_s"] = len(train) / float(np.median(timer.seconds[1:]))
+    metrics_out["epochs_run"] = float(len(timer.seconds))
+    counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
+    extra_info = {k: str(v) for k, v in counts.items()}
+    return Outcome(metrics_out, history, data.source, data.digest, monitor.reason, extra_info)

@@ -1,0 +1,95 @@
+"""Settings of the ``supervised`` workload: data × model × optimizer × training, all from the suite file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from harness.workloads.components import (
+    INFO,
+    SELECTS_ON_TEST,
+    TEST,
+    VALIDATION,
+    DataSpec,
+    ModelSpec,
+    OptimizerSpec,
+    Training,
+    WorkloadSettings,
+    fits,
+    uses,
+)
+
+
+class SupervisedSettings(WorkloadSettings):
+    """One classifier: ``model`` built for ``data``'s inputs, trained with ``optimizer`` as ``training`` says.
+
+    Every epoch is scored on the validation examples (if any) and, with
+    ``training.test_each_epoch``, on the test set; test numbers never steer training. A run
+    reports the test score after the last epoch, at the epoch with the best validation
+    accuracy, and at the best test epoch (selects on the test set: for "as published"
+    protocols only).
+    """
+
+    data: DataSpec
+    model: ModelSpec
+    optimizer: OptimizerSpec
+    training: Training = Training()
+    vars: dict[str, float | int] = Field(
+        {}, description='numbers that optimizer placeholders may use ("${lr * 0.2}"); tunable as vars.NAME'
+    )
+
+    def updates_per_batch(self) -> int:
+        """How many times each batch is fed in a row (Heun takes two gradients per update)."""
+        if self.training.batches_per_update != "auto":
+            return self.training.batches_per_update
+        return 2 if uses(self.optimizer, "Heun") else 1
+
+    def has_validation(self) -> bool:
+        return self.data.validation.size > 0
+
+    def metrics(self) -> dict[str, str]:
+        found = {"test_accuracy": TEST, "test_loss": TEST, "epochs_run": INFO}
+        if self.training.epochs > 1:  # timed over the epochs after the first (which compiles)
+            found["train_examples_per_s"] = INFO
+        if self.has_validation():
+            found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
+            found |= {"best_val_accuracy": VALIDATION, "best_val_epoch": VALIDATION}
+        if self.training.test_each_epoch:
+            found |= {"best_test_accuracy": SELECTS_ON_TEST, "best_test_epoch": SELECTS_ON_TEST}
+            if self.has_validation():
+                found["test_accuracy_at_best_val"] = TEST
+        return found
+
+    def curves(self) -> dict[str, str]:
+        found = {"loss": INFO, "accuracy": INFO, "epoch_time_s": INFO}
+        if self.has_validation():
+            found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
+        if self.training.test_each_epoch:
+            found |= {"epoch_test_accuracy": TEST, "epoch_test_loss": TEST}
+        return found
+
+    def problems(self) -> list[str]:
+        found = []
+        if mismatch := fits(self.data, self.model):
+            found.append(f"model.name: {mismatch}")
+        for option in ("augmentation", "normalize"):
+            if getattr(self.data, option) not in (None, "none") and not self.data.channels:
+                found.append(
+                    f"data.{option}: dataset '{self.data.name}' has no channel axis to augment or normalize "
+                    "(images only: cifar10); remove it"
+                )
+        if uses(self.optimizer, "Heun") and self.updates_per_batch() != 2:
+            found.append("training.batches_per_update: Heun takes two gradients of each batch: use auto or 2")
+        return found
+
+    def load_data(self) -> Any:
+        return self.data.load()
+
+    def miniature(self) -> SupervisedSettings:
+        data, validation = self.data, self.data.validation
+        small = validation.model_copy(update={"size": min(validation.size, 32)})
+        limits = {"limit_train": min(data.limit_train or 256, 256), "limit_test": 64, "validation": small}
+        return self.model_copy(
+            update={"data": data.model_copy(update=limits), "training": self.training.model_copy(update={"epochs": 1})}
+        )
