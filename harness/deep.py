@@ -14,21 +14,28 @@ def deep_problems(suite: Suite, on_checked: Callable[[str], None] = lambda where
     from harness.seeds import make_deterministic
     from harness.training import StopAfterFirstBatch
 
-    run, problems = WORKLOADS.get(suite.workload.name), []
+    run, problems, checked = WORKLOADS.get(suite.workload.name), [], {}
     for profile in suite.profiles:
         for arm in suite.arms:
             where = f"profiles.{profile} × arms.{arm}"
-            settings = suite.trial_settings(profile, arm)
+            miniature = suite.trial_settings(profile, arm).miniature()
             named = {suite.claim.metric, *(p.metric for p in suite.all_protocols().values())}
+            key = miniature.model_dump_json()
+            if key in checked:  # another profile's miniature is the same run
+                problems += [f"{where}: {line.split(': ', 1)[1]}" for line in checked[key]]
+                on_checked(where)
+                continue
+            before = len(problems)
             try:
                 make_deterministic(0)
-                outcome = run(settings.miniature(), 0, callbacks=[StopAfterFirstBatch()])
+                outcome = run(miniature, 0, callbacks=[StopAfterFirstBatch()])
             except Exception as error:  # anything a trial would fail with
                 message = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 problems.append(f"{where}: {type(error).__name__}: {message}")
-                continue
-            absent = sorted(named - outcome.metrics.keys())
-            if absent:
-                problems.append(f"{where}: the run produced no {', '.join(absent)} (the suite names it)")
-            on_checked(where)
+            else:
+                absent = sorted(named - outcome.metrics.keys())
+                if absent:
+                    problems.append(f"{where}: the run produced no {', '.join(absent)} (the suite names it)")
+                on_checked(where)
+            checked[key] = problems[before:]
     return problems
