@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from harness.data.dataset import Dataset
-from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, keras_cache_dir
+from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, describe_place, keras_cache_dir
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")  # Keras order
 SPLITS = ("train", "test")
@@ -108,7 +108,8 @@ class _Source:
         return sha.hexdigest()
 
     def describe(self) -> str:
-        return f"{self.label}: {self.path} ({_LOSSY if self.lossy else 'original CIFAR-10 python batches'})"
+        kind = _LOSSY if self.lossy else "original CIFAR-10 python batches"
+        return f"{describe_place(self.label, self.path)} ({kind})"
 
 
 class _Unpickler(pickle.Unpickler):

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from harness.data.dataset import Dataset, Split
-from harness.data.sources import DataError, DataFile, DatasetSpec, dataset_digest, locate, read_verified
+from harness.data.sources import DataError, DataFile, DatasetSpec, dataset_digest, describe_place, locate, read_verified
 
 SPEC = DatasetSpec(
     name="Fashion-MNIST",
@@ -59,7 +59,7 @@ def load(path: str | None = None) -> Dataset:
         split(x_test, y_test),
         num_classes=N_CLASSES,
         kind="images",
-        source=f"{located.source}: {located.directory}",
+        source=describe_place(located.source, located.directory),
         digest=dataset_digest(SPEC),
     )
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.dataset import Dataset
-from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, keras_cache_dir
+from harness.data.sources import DataError, DatasetSpec, cache_dir, candidates, describe_place, keras_cache_dir
 
 TOKENIZER_VERSION = 1  # bump when tokenization changes: old caches are then not reused
 PAD, START, OOV, FIRST_WORD = 0, 1, 2, 3
@@ -90,7 +90,7 @@ class _Source:
         how = (
             "Keras's tokenization (imdb.npz)" if self.kind == "keras_npz" else f"harness tokenizer v{TOKENIZER_VERSION}"
         )
-        return f"{self.label}: {self.path} ({how})"
+        return f"{describe_place(self.label, self.path)} ({how})"
 
 
 def _review_files(folder: Path) -> Iterator[Path]:

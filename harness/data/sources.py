@@ -127,3 +127,15 @@ def read_verified(located: Located, data_file: DataFile) -> bytes:
 def dataset_digest(spec: DatasetSpec) -> str:
     """One digest for the whole dataset: SHA-256 over its files' expected digests."""
     return hashlib.sha256("".join(f.sha256 for f in spec.files).encode()).hexdigest()
+
+
+def describe_place(label: str, path: Path) -> str:
+    """Where data was found, without this machine's paths: ``$HARNESS_DATA_DIR: fashion-mnist``."""
+    roots = {"$HARNESS_DATA_DIR": os.environ.get("HARNESS_DATA_DIR"), "Keras cache": str(keras_cache_dir())}
+    if root := roots.get(label):
+        try:
+            relative = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+            return label if relative == "." else f"{label}: {relative}"
+        except ValueError:
+            pass
+    return f"{label}: {path if label == 'explicit path' else Path(path).name}"  # a path the user gave stays
