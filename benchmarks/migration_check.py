@@ -2,7 +2,8 @@
 
 ``python benchmarks/migration_check.py OUT.json [SUITE/PROFILE ...]`` runs, for each
 suite/profile, every arm on the profile's seeds (smoke) or its first ``$QUICK_SEEDS`` (default 3) with
-the claim's own settings, and writes status, metrics and curves per trial. Compare two
+the claim's own settings, and writes status, metrics and curves per trial; trials already in
+OUT.json are kept and not run again (an interrupted check resumes). Compare two
 files with ``--compare OLD.json NEW.json`` (metric names mapped where the migration renamed them).
 """
 
@@ -84,11 +85,13 @@ def compare(old_path: str, new_path: str) -> int:
 if __name__ == "__main__":
     if sys.argv[1] == "--compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
-    results = {}
+    out = Path(sys.argv[1])
+    results = json.loads(out.read_text()) if out.exists() else {}
     with multiprocessing.get_context("spawn").Pool(2, maxtasksperchild=1) as pool:
-        todo = specs(sys.argv[2:], int(os.environ.get("QUICK_SEEDS", "3")))
+        todo = [spec for spec in specs(sys.argv[2:], int(os.environ.get("QUICK_SEEDS", "3")))
+                if f"{spec.suite}/{spec.profile}/{spec.arm}/{spec.seed_index}" not in results]  # fmt: skip
         for key, value in pool.imap_unordered(one, todo):
             results[key] = value
             print(key, value["status"], value["metrics"].get("test_accuracy"), round(value["wall_s"], 1), flush=True)
-            with open(sys.argv[1], "w") as handle:
+            with open(out, "w") as handle:
                 json.dump(results, handle, indent=1, sort_keys=True)

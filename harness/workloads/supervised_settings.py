@@ -87,9 +87,14 @@ class SupervisedSettings(WorkloadSettings):
         return self.data.load()
 
     def miniature(self) -> SupervisedSettings:
+        """Two batches of at most 8 examples, one epoch: every layer, loss, optimizer step and
+        compiled function of the real run is built and traced, at a small fraction of its cost."""
+        batch = min(self.training.batch_size, 8)
         data, validation = self.data, self.data.validation
-        small = validation.model_copy(update={"size": min(validation.size, 32)})
-        limits = {"limit_train": min(data.limit_train or 256, 256), "limit_test": 64, "validation": small}
+        small = validation.model_copy(update={"size": min(validation.size, batch)})
+        limits = {"limit_train": min(data.limit_train or 2 * batch, 2 * batch), "limit_test": batch}
+        limits["validation"] = small
+        training = {"epochs": 1, "batch_size": batch, "eval_batch_size": batch}
         return self.model_copy(
-            update={"data": data.model_copy(update=limits), "training": self.training.model_copy(update={"epochs": 1})}
+            update={"data": data.model_copy(update=limits), "training": self.training.model_copy(update=training)}
         )
