@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 
+from migration_check import RENAMED
 from record import REPORT, write_section
 
 ROOT = REPORT.parents[1]
@@ -31,8 +32,7 @@ else:  # the code before the supervised workload
     settings = suite.settings("quick", arm).model_dump(mode="json")
 spec = TrialSpec(suite.name, "quick", arm, 0, confirmation_seed(suite.root_seed, 0), suite.workload.name, settings)
 result = run_trial(spec, threads=1)
-accuracy = result.metrics.get("test_accuracy")
-print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "test_accuracy": accuracy}))
+print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "metrics": result.metrics}))
 """
 
 
@@ -60,7 +60,13 @@ def main() -> None:
         old.append(one(os.path.abspath(args.old), args.suite, args.arm))
         new.append(one(str(ROOT), args.suite, args.arm))
     ratios = [n["seconds"] / o["seconds"] for o, n in zip(old, new, strict=True)]
-    same = all(o["test_accuracy"] == n["test_accuracy"] for o, n in zip(old, new, strict=True))
+    renamed = RENAMED.get(args.suite, {})  # the old code's metric names → the supervised workload's
+    same = all(
+        n["metrics"].get(renamed.get(name, name)) == value
+        for o, n in zip(old, new, strict=True)
+        for name, value in o["metrics"].items()
+        if name != "train_images_per_s"
+    )
     body = (
         f"One `{args.suite}` quick trial (arm `{args.arm}`, seed index 0, one thread, a fresh process each), "
         f"before (commit `{old_commit.stdout.strip()}`) and after, alternating, {args.repeats} pairs.\n\n"

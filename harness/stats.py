@@ -6,12 +6,13 @@ carries its n and a 95% confidence interval; bootstrap seeds are explicit.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import integrate, optimize
 from scipy import stats as st
 
 CONFIDENCE = 0.95
@@ -134,26 +135,37 @@ def sign_flip_p(differences, *, n_resamples: int = N_RESAMPLES, seed: int = 0) -
     return float(result.pvalue)
 
 
-def _share_greater(differences: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(differences > 0, axis=axis) + 0.5 * np.mean(differences == 0, axis=axis)
+def prob_greater(treatment, baseline) -> Estimate:
+    """P(treatment > baseline) on a new seed: the share of paired seeds that improve, with an
+    exact (Clopper–Pearson) 95% CI on that win rate.
 
-
-def prob_greater(treatment, baseline, *, seed: int = 0) -> Estimate:
-    """P(treatment > baseline) over paired seeds (ties count half), percentile bootstrap CI.
-
-    The percentile method is used because the statistic is a proportion of a
-    discrete sample, where BCa's acceleration estimate is unstable.
+    Ties count half in the estimate; the interval counts them as losses for its lower end
+    and as wins for its upper end. Exact intervals are valid at any n — a bootstrap of a
+    share reads [1, 1] whenever every sign agrees — so with all seeds improving the lower
+    end passes 0.5 only from :data:`MIN_PAIRS_FOR_SIGNIFICANCE` pairs on.
     """
     differences = paired_differences(treatment, baseline)
-    return bootstrap_ci(differences, _share_greater, method="percentile", seed=seed)
+    n, wins, ties = differences.size, int(np.sum(differences > 0)), int(np.sum(differences == 0))
+    low, high = _clopper_pearson(wins, n)[0], _clopper_pearson(wins + ties, n)[1]
+    return Estimate((wins + ties / 2) / n, low, high, n, "Clopper-Pearson exact (ties: half)")
+
+
+@functools.cache
+def _clopper_pearson(hits: int, n: int) -> tuple[float, float]:
+    interval = st.binomtest(hits, n).proportion_ci(CONFIDENCE, method="exact")
+    return float(interval.low), float(interval.high)
 
 
 MEANINGFUL = 0.75  # γ of Bouthillier et al. 2021
+# = 6: with fewer pairs even a clean sweep of wins cannot show P(A > B) > 0.5
+MIN_PAIRS_FOR_SIGNIFICANCE = next(n for n in range(1, 64) if _clopper_pearson(n, n)[0] > 0.5)
 
 
 def outperforming(estimate: Estimate, gamma: float = MEANINGFUL) -> str:
     """Bouthillier et al. 2021 on P(A > B): significant when its CI's lower end exceeds 0.5,
     meaningful when, in addition, its upper end exceeds ``gamma``."""
+    if estimate.n < MIN_PAIRS_FOR_SIGNIFICANCE:
+        return f"undetermined (needs at least {MIN_PAIRS_FOR_SIGNIFICANCE} pairs)"
     if estimate.low <= 0.5:
         return "not significant"
     return "meaningful" if estimate.high > gamma else "significant, not meaningful"
@@ -163,14 +175,7 @@ def share_at_least(values, threshold: float) -> Estimate:
     """Share of values ≥ ``threshold`` with an exact (Clopper–Pearson) 95% CI."""
     array = _as_array(values)
     hits = int(np.sum(array >= threshold))
-    interval = st.binomtest(hits, array.size).proportion_ci(CONFIDENCE, method="exact")
-    return Estimate(
-        hits / array.size,
-        float(interval.low),
-        float(interval.high),
-        array.size,
-        "Clopper-Pearson exact",
-    )
+    return Estimate(hits / array.size, *_clopper_pearson(hits, array.size), array.size, "Clopper-Pearson exact")
 
 
 def _sd(values, axis: int = -1):
@@ -280,13 +285,25 @@ def hedges_gz(d_z: Estimate) -> Estimate:
     )
 
 
+def _over_chi(df: int, probability) -> float:
+    """E[probability(s)] with s = sqrt(V / df), V ~ chi-squared(df): the sample SD in units of the true one."""
+    chi2 = st.chi2(df)
+    low, high = chi2.ppf(1e-15), chi2.isf(1e-15)  # all but 2e-15 of the mass: quad misses a narrow peak on [0, ∞)
+    value, _ = integrate.quad(lambda v: probability(math.sqrt(v / df)) * chi2.pdf(v), low, high, limit=200)
+    return float(min(1.0, max(0.0, value)))
+
+
 def paired_t_power(n: int, effect: float, paired_sd: float, alpha: float = 1 - CONFIDENCE) -> float:
-    """Power of a two-sided paired t test with ``n`` pairs to detect a true mean difference ``effect``."""
+    """Power of a two-sided paired t test with ``n`` pairs to detect a true mean difference ``effect``.
+
+    The t statistic is (Z + δ) / s with δ = effect / SD · √n: its two rejection tails are
+    integrated over the sample SD ``s`` (normal tails, no noncentral-t series, which
+    underflows to NaN at large δ).
+    """
     if n < 2:
         return 0.0
-    critical = st.t.ppf(1 - alpha / 2, n - 1)
-    shift = effect / paired_sd * math.sqrt(n)
-    return float(st.nct.sf(critical, n - 1, shift) + st.nct.cdf(-critical, n - 1, shift))
+    critical, shift = st.t.ppf(1 - alpha / 2, n - 1), abs(effect) / paired_sd * math.sqrt(n)
+    return _over_chi(n - 1, lambda s: st.norm.sf(critical * s - shift) + st.norm.cdf(-critical * s - shift))
 
 
 def seeds_for_power(paired_sd: float, effect: float, power: float = 0.8, alpha: float = 1 - CONFIDENCE) -> int:
@@ -307,6 +324,27 @@ def seeds_for_power(paired_sd: float, effect: float, power: float = 0.8, alpha: 
     return n
 
 
+def equivalence_power(n: int, margin: float, paired_sd: float, confidence: float = CONFIDENCE) -> float:
+    """Chance that the ``confidence`` t interval of ``n`` pairs lies inside ±``margin`` (true difference 0)."""
+    if n < 2:
+        return 0.0
+    critical, scale = st.t.ppf((1 + confidence) / 2, n - 1), margin / paired_sd * math.sqrt(n)
+    return _over_chi(n - 1, lambda s: max(0.0, 2 * st.norm.cdf(scale - critical * s) - 1))
+
+
+def seeds_for_equivalence(paired_sd: float, margin: float, power: float = 0.8, confidence: float = CONFIDENCE) -> int:
+    """Fewest paired seeds whose t interval falls inside ±``margin`` with ``power`` when there is no difference."""
+    if margin <= 0:
+        raise ValueError("margin must be positive")
+    if paired_sd <= 0:
+        return 2
+    z = st.norm.ppf((1 + confidence) / 2) + st.norm.ppf((1 + power) / 2)
+    n = max(2, math.floor((z * paired_sd / margin) ** 2))  # normal approximation, a lower bound
+    while equivalence_power(n, margin, paired_sd, confidence) < power:
+        n += 1
+    return n
+
+
 def benjamini_hochberg(p_values) -> list[float]:
     """Benjamini–Hochberg adjusted p-values (false discovery rate), in the input order."""
     array = np.asarray(p_values, dtype=float)
@@ -315,22 +353,23 @@ def benjamini_hochberg(p_values) -> list[float]:
     return [float(p) for p in st.false_discovery_control(array, method="bh")]
 
 
-def tost(differences, margin: float, alpha: float = 1 - CONFIDENCE) -> dict:
+def tost(differences, margin: float, confidence: float = CONFIDENCE) -> dict:
     """Two one-sided paired t tests: is the true difference inside (−margin, +margin)?
 
     ``p`` is the larger of the two one-sided p-values; equivalence is shown when
-    ``p < alpha``, i.e. when the (1 − 2·alpha) t interval lies inside ±margin.
+    ``p < (1 − confidence) / 2``, i.e. exactly when the ``confidence`` (95%) t interval —
+    the interval every verdict reads — lies inside ±margin. Identical differences have no
+    spread to test with: ``equivalent`` is then None.
     """
     if margin <= 0:
         raise ValueError(f"the equivalence margin must be positive, got {margin}")
     array = _as_array(differences)
     if array.size < 2 or np.ptp(array) == 0:
-        inside = bool(abs(array.mean()) < margin)
-        return {"margin": margin, "p": 0.0 if inside else 1.0, "equivalent": inside, "n": int(array.size)}
+        return {"margin": margin, "p": None, "equivalent": None, "n": int(array.size)}
     lower = st.ttest_1samp(array, -margin, alternative="greater").pvalue
     upper = st.ttest_1samp(array, margin, alternative="less").pvalue
     p = float(max(lower, upper))
-    return {"margin": margin, "p": p, "equivalent": p < alpha, "n": int(array.size)}
+    return {"margin": margin, "p": p, "equivalent": p < (1 - confidence) / 2, "n": int(array.size)}
 
 
 def prob_best_of_k_reaches(values, threshold: float) -> list[float]:
@@ -358,7 +397,10 @@ def expected_max_curve(scores, *, n_resamples: int = 2000, seed: int = 0) -> dic
 
     Dodge et al. 2019 ("Show your work") with the unbiased estimator of Tang et al.
     2020: the expected max of ``k`` of the ``n`` observed scores drawn without
-    replacement. The band is the percentile interval over resamples of the scores.
+    replacement. The band is the percentile interval over resamples of the scores: the
+    estimate's resampling spread, **not** a confidence interval for the population's
+    expected best of k — a resample's max never exceeds the observed one, so at k = n it
+    covers that value about half the time (``reports/calibration.md``, section g).
     """
     array = np.sort(_as_array(scores))
     weights = _expected_max_weights(array.size)

@@ -9,20 +9,28 @@ from enum import StrEnum
 import numpy as np
 
 from harness import stats
-from harness.stats import Estimate, seeds_for_power
+from harness.stats import Estimate, seeds_for_equivalence, seeds_for_power
 
 
 class Label(StrEnum):
     REPLICATED = "replicated"
+    POSITIVE = "positive, size undetermined"
     LARGER = "larger than claimed"
     SMALLER = "smaller than claimed"
     NOT_REPLICATED = "not replicated"
     CONTRADICTED = "contradicted"
     INCONCLUSIVE = "inconclusive"
+    UNDETERMINED = "undetermined"
 
+
+MIN_PAIRS = 3  # with 2 pairs the interval rests on one degree of freedom: ±12.7 SE, the SD a single difference
+PRECISION = 0.5  # "replicated" also needs the CI's lower end at or above this fraction of the claimed effect
+ASSERTS_EFFECT = frozenset({Label.REPLICATED, Label.POSITIVE, Label.LARGER, Label.SMALLER, Label.CONTRADICTED})
 
 _MEANING = {
-    Label.REPLICATED: "the CI excludes 0 in the claimed direction and contains the claimed effect",
+    Label.REPLICATED: f"the CI excludes 0, contains the claimed effect and rules out effects below {PRECISION:.0%} "
+    "of it",
+    Label.POSITIVE: f"the CI excludes 0 and contains the claimed effect, but also effects below {PRECISION:.0%} of it",
     Label.LARGER: "the CI excludes 0 and lies entirely above the claimed effect",
     Label.SMALLER: "the CI excludes 0 but lies entirely below the claimed effect",
     Label.NOT_REPLICATED: "the CI contains 0 and excludes the claimed effect",
@@ -30,9 +38,10 @@ _MEANING = {
     Label.INCONCLUSIVE: "the CI contains both 0 and the claimed effect",
 }
 _MEANING_DIRECTION_ONLY = {
-    Label.REPLICATED: "the CI excludes 0 in the claimed direction (the claim gives no size)",
+    Label.REPLICATED: "the CI excludes 0 in the claimed direction and reaches beyond +{margin}, the smallest "
+    "difference that matters",
     Label.NOT_REPLICATED: "the CI lies inside ±{margin}, the smallest difference that matters",
-    Label.CONTRADICTED: "the CI lies entirely on the wrong side of 0",
+    Label.CONTRADICTED: "the CI lies entirely on the wrong side of 0 and reaches beyond −{margin}",
     Label.INCONCLUSIVE: "the CI contains 0 and reaches beyond ±{margin}, the smallest difference that matters",
 }
 
@@ -43,6 +52,7 @@ class Verdict:
     meaning: str
     claimed: float | None  # None: the claim is about direction only
     seeds_needed: int | None
+    needed_for: str | None = None  # what ``seeds_needed`` paired seeds would decide (80% power)
 
     def as_dict(self) -> dict:
         return {
@@ -50,15 +60,31 @@ class Verdict:
             "meaning": self.meaning,
             "claimed": self.claimed,
             "seeds_needed": self.seeds_needed,
+            "needed_for": self.needed_for,
         }
+
+
+def _undetermined(effect: Estimate, claimed: float | None) -> Verdict | None:
+    """A verdict that no interval can give: too few pairs, or differences without spread."""
+    if effect.n < MIN_PAIRS:
+        reason = f"only {effect.n} paired seed(s); a verdict needs at least {MIN_PAIRS}"
+        return Verdict(Label.UNDETERMINED, reason, claimed, MIN_PAIRS, "the least a verdict reads")
+    if effect.low == effect.high:
+        reason = (
+            f"all {effect.n} paired differences equal {effect.value:g}: without spread there is no interval "
+            "(are the arms' runs identical or deterministic?)"
+        )
+        return Verdict(Label.UNDETERMINED, reason, claimed, None)
+    return None
 
 
 def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: float | None = None) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
-    Interval ends count as inside. ``seeds_needed``, given only when the verdict is
-    inconclusive, is the number of paired seeds with 80% power to detect the claimed
-    effect (or the margin) at the observed paired SD. With
+    Interval ends count as inside. "Replicated" asks for precision as well as direction:
+    the CI must also rule out effects below ``PRECISION`` × the claim, or the label is
+    "positive, size undetermined". ``seeds_needed`` (inconclusive or imprecise verdicts)
+    is the number of paired seeds with 80% power to decide at the observed paired SD. With
     ``claimed=None`` the claim is "better", of no stated size: ``margin`` is then the
     smallest difference that matters, and a CI inside ±margin means no difference.
     """
@@ -66,41 +92,74 @@ def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: flo
         return _judge_direction(effect, paired_sd, margin)
     if claimed <= 0:
         raise ValueError(f"claimed effect must be positive after orientation, got {claimed}")
-    low, high = effect.low, effect.high
+    if undetermined := _undetermined(effect, claimed):
+        return undetermined
+    low, high, alpha = effect.low, effect.high, 1 - effect.confidence
+    needed, needed_for = None, None
     if high < 0:
         label = Label.CONTRADICTED
     elif low > 0:
-        label = Label.SMALLER if high < claimed else Label.LARGER if low > claimed else Label.REPLICATED
+        if high < claimed:
+            label = Label.SMALLER
+        elif low > claimed:
+            label = Label.LARGER
+        elif low >= PRECISION * claimed:
+            label = Label.REPLICATED
+        else:
+            label, needed = Label.POSITIVE, seeds_for_power(paired_sd, (1 - PRECISION) * claimed, alpha=alpha)
+            needed_for = f"to rule out effects below {PRECISION:.0%} of the claim if the claim is true"
     else:
         label = Label.INCONCLUSIVE if high >= claimed else Label.NOT_REPLICATED
-    needed = seeds_for_power(paired_sd, claimed) if label is Label.INCONCLUSIVE else None
-    return Verdict(label, _MEANING[label], claimed, needed)
+    if label is Label.INCONCLUSIVE:
+        needed, needed_for = seeds_for_power(paired_sd, claimed, alpha=alpha), "to detect the claimed effect"
+    return Verdict(label, _MEANING[label], claimed, needed, needed_for)
 
 
 def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None) -> Verdict:
+    """The margin first (the same 95% interval as the TOST in the report), then the direction."""
     if margin is None or margin <= 0:
         raise ValueError(f"a direction-only claim needs a positive margin, got {margin}")
-    if effect.high < 0:
+    if undetermined := _undetermined(effect, None):
+        return undetermined
+    needed, needed_for = None, None
+    if -margin < effect.low and effect.high < margin:
+        label = Label.NOT_REPLICATED
+    elif effect.high < 0:
         label = Label.CONTRADICTED
     elif effect.low > 0:
         label = Label.REPLICATED
     else:
-        label = Label.NOT_REPLICATED if -margin < effect.low and effect.high < margin else Label.INCONCLUSIVE
-    needed = seeds_for_power(paired_sd, margin) if label is Label.INCONCLUSIVE else None
-    return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed)
+        label = Label.INCONCLUSIVE
+        needed = max(
+            seeds_for_power(paired_sd, margin, alpha=1 - effect.confidence),
+            seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence),
+        )
+        needed_for = f"to detect a difference of {margin:g} or to show none beyond ±{margin:g}"
+    return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
 
 
-def assess(baseline, treatment, claimed: float | None, margin: float | None, *, higher_is_better: bool = True) -> dict:
+def assess(
+    baseline,
+    treatment,
+    claimed: float | None,
+    margin: float | None,
+    *,
+    higher_is_better: bool = True,
+    confidence: float = stats.CONFIDENCE,
+) -> dict:
     """Every statistic of one paired comparison, oriented so that an improvement is positive.
 
     The verdict rests on the paired t interval (nominal coverage at these n; the BCa
-    bootstrap interval is shown beside it). ``p`` is the sign-flip permutation test's.
+    bootstrap interval is shown beside it) at ``confidence``: 95%, or a simultaneous level
+    for a report's secondary comparisons (``effect`` stays the 95% interval; the verdict's
+    own interval is ``verdict.interval``). ``p`` is the sign-flip permutation test's.
     """
     direction = 1 if higher_is_better else -1
     b, t = direction * np.asarray(baseline, dtype=float), direction * np.asarray(treatment, dtype=float)
     oriented = stats.paired_differences(t, b)
     effect = stats.t_ci(oriented)
-    paired_sd = float(np.std(oriented, ddof=1))
+    judged = effect if confidence == stats.CONFIDENCE else stats.t_ci(oriented, confidence=confidence)
+    paired_sd = float(np.std(oriented, ddof=1)) if oriented.size > 1 else math.nan
     d_z = stats.cohens_dz(oriented) if np.ptp(oriented) > 0 else None
     prob = stats.prob_greater(t, b)
     target = claimed if claimed is not None else margin
@@ -114,10 +173,10 @@ def assess(baseline, treatment, claimed: float | None, margin: float | None, *, 
         "outperforming": stats.outperforming(prob),
         "d_z": d_z.as_dict() if d_z else None,
         "g_z": stats.hedges_gz(d_z).as_dict() if d_z else None,
-        "equivalence": stats.tost(oriented, margin) if margin else None,
-        "seeds_for_power": stats.seeds_for_power(paired_sd, target) if target else None,
+        "equivalence": stats.tost(oriented, margin, confidence) if margin else None,
+        "seeds_for_power": stats.seeds_for_power(paired_sd, target) if target and paired_sd > 0 else None,
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
-        "verdict": judge(effect, claimed, paired_sd, margin).as_dict(),
+        "verdict": judge(judged, claimed, paired_sd, margin).as_dict() | {"interval": judged.as_dict()},
     }
 
 

@@ -1,5 +1,7 @@
 """Calibration at reduced size (the full run is `nox -s calibrate` → reports/calibration.md)."""
 
+import pytest
+
 from harness import calibration
 
 
@@ -35,3 +37,21 @@ def test_arms_with_equal_settings_differ_only_by_noise_key():
     assert not np.allclose(baseline, treatment)
     again, _ = calibration.draw(0.0, 5, root=1)
     assert np.array_equal(baseline, again)
+
+
+def test_a_true_effect_of_half_the_claim_is_rarely_called_replicated():
+    for n in (3, 20):
+        result = calibration.half_claim_suite(repetitions=300, n_seeds=n)
+        assert result["replicated"]["low"] <= 0.025  # the one-sided 2.5% the precision rule allows
+    assert result["smaller"]["rate"] > 0.5  # at 20 seeds the interval is narrow enough to show the shortfall
+
+
+def test_adjusted_verdicts_of_a_null_report_rarely_assert_an_effect():
+    result = calibration.family_suite(repetitions=150, n_seeds=5)
+    assert result["adjusted_others"]["low"] <= 0.05
+    assert result["unadjusted_any"]["rate"] > result["adjusted_others"]["rate"]
+
+
+def test_diverged_runs_are_counted_as_they_stood():
+    result = calibration.diverged_suite(repetitions=200, n_seeds=10)
+    assert result["true_effect"] == pytest.approx(-0.04) and 0.5 < result["coverage"]["rate"] < 0.97

@@ -39,12 +39,34 @@ def test_bootstrap_is_reproducible_with_its_seed():
     assert stats.mean_ci(values, seed=3) == stats.mean_ci(values, seed=3)
 
 
-def test_prob_greater_counts_ties_as_half():
+def test_prob_greater_counts_ties_as_half_with_an_exact_interval():
     treatment = np.array([1.0, 2.0, 3.0, 4.0])
     baseline = np.array([0.0, 2.0, 4.0, 3.0])  # better, tie, worse, better
     estimate = stats.prob_greater(treatment, baseline)
     assert estimate.value == pytest.approx((2 + 0.5) / 4)
-    assert 0 <= estimate.low <= estimate.value <= estimate.high <= 1
+    assert estimate.low == pytest.approx(st.binomtest(2, 4).proportion_ci(method="exact").low)  # tie as a loss
+    assert estimate.high == pytest.approx(st.binomtest(3, 4).proportion_ci(method="exact").high)  # tie as a win
+
+
+def test_prob_greater_cannot_be_significant_at_tiny_n():
+    """Every sign agreeing at n = 2 or 3 is no evidence: under A/A that happens 50% / 25% of the time."""
+    assert stats.MIN_PAIRS_FOR_SIGNIFICANCE == 6  # 0.025^(1/n) > 0.5 first at n = 6
+    for n in (2, 3, 5):
+        sweep = stats.prob_greater(np.ones(n), np.zeros(n))
+        assert sweep.value == 1.0 and sweep.low < 0.5
+        assert stats.outperforming(sweep).startswith("undetermined")
+    assert stats.outperforming(stats.prob_greater(np.ones(6), np.zeros(6))) == "meaningful"
+
+
+def test_prob_greater_is_rarely_significant_under_a_over_a():
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 6, 10):
+        calls = [
+            stats.outperforming(stats.prob_greater(rng.normal(size=n), rng.normal(size=n)))
+            in ("meaningful", "significant, not meaningful")
+            for _ in range(2000)
+        ]
+        assert np.mean(calls) <= 0.05 + 0.012  # exact intervals: at most α, plus 2.5 SE of simulation
 
 
 def test_share_at_least_uses_exact_binomial_interval():
@@ -70,6 +92,40 @@ def test_paired_t_power_agrees_with_simulation():
     assert stats.paired_t_power(20, 0.5, 1.0) == pytest.approx(rejected, abs=0.01)
 
 
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 30, 100])
+def test_paired_t_power_matches_statsmodels_and_never_returns_nan(n):
+    """statsmodels' TTestPower itself returns NaN where the noncentral t underflows (e.g. n = 2,
+    d_z = 8); there the power is checked against a simulation of the t test instead."""
+    from statsmodels.stats.power import TTestPower
+
+    rng = np.random.default_rng(n)
+    for d_z in (0.05, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 12.0):
+        power = stats.paired_t_power(n, d_z, 1.0)
+        assert np.isfinite(power) and 0 <= power <= 1
+        reference = TTestPower().power(d_z, n, 0.05, alternative="two-sided")
+        if np.isfinite(reference):
+            assert power == pytest.approx(reference, abs=1e-8)
+        else:
+            samples = rng.normal(d_z, 1.0, (20000, n))
+            rejected = np.mean(st.ttest_1samp(samples, 0.0, axis=1).pvalue < 0.05)
+            assert power == pytest.approx(rejected, abs=0.012)
+
+
+def test_power_cases_that_returned_nan():
+    assert stats.paired_t_power(10, 2.0, 0.5) == pytest.approx(1.0)
+    assert stats.paired_t_power(2, 2.0, 0.25) == pytest.approx(0.625, abs=0.001)
+    assert stats.seeds_for_power(0.25, 2.0) == 3 and stats.seeds_for_power(1.0, 5.3) == 3
+
+
+def test_seeds_for_equivalence_gives_80_percent_of_intervals_inside_the_margin():
+    n = stats.seeds_for_equivalence(1.0, 0.5)
+    samples = np.random.default_rng(5).normal(0.0, 1.0, (20000, n))
+    half = st.t.ppf(0.975, n - 1) * samples.std(axis=1, ddof=1) / np.sqrt(n)
+    inside = np.mean(np.abs(samples.mean(axis=1)) + half < 0.5)
+    assert inside == pytest.approx(0.8, abs=0.012)
+    assert stats.equivalence_power(n - 1, 0.5, 1.0) < 0.8 <= stats.equivalence_power(n, 0.5, 1.0)
+
+
 def test_sign_flip_p_is_exact_for_small_n():
     # 8 sign patterns of (1, 2, 3); |mean| ≥ 2 only for all-plus and all-minus → p = 2/8
     assert stats.sign_flip_p([1.0, 2.0, 3.0]) == pytest.approx(0.25)
@@ -85,6 +141,7 @@ def test_outperforming_follows_bouthillier_thresholds():
         return stats.Estimate((low + high) / 2, low, high, 20, "x")
 
     assert stats.outperforming(estimate(0.45, 0.9)) == "not significant"
+    assert stats.outperforming(stats.Estimate(1, 0.6, 1, 5, "x")).startswith("undetermined")
     assert stats.outperforming(estimate(0.55, 0.7)) == "significant, not meaningful"
     assert stats.outperforming(estimate(0.6, 0.9)) == "meaningful"
 
@@ -106,15 +163,18 @@ def test_benjamini_hochberg_hand_computed():
     assert stats.benjamini_hochberg([]) == []
 
 
-def test_tost_equals_two_one_sided_t_tests():
+def test_tost_equals_two_one_sided_t_tests_and_the_95_interval():
     differences = np.array([0.1, 0.2, -0.1, 0.15, 0.05])
     mean, se = differences.mean(), differences.std(ddof=1) / np.sqrt(5)
-    for margin in (1.0, 0.05):
+    interval = stats.t_ci(differences)
+    for margin in (1.0, 0.4, 0.3, 0.05):
         expected = max(st.t.sf((mean + margin) / se, 4), st.t.cdf((mean - margin) / se, 4))
         result = stats.tost(differences, margin)
         assert result["p"] == pytest.approx(expected)
-        assert result["equivalent"] == (expected < 0.05)
+        # one interval level: equivalent exactly when the verdict's 95% interval lies inside ±margin
+        assert result["equivalent"] == (expected < 0.025) == (-margin < interval.low and interval.high < margin)
     assert stats.tost(differences, 1.0)["equivalent"] and not stats.tost(differences, 0.05)["equivalent"]
+    assert stats.tost([0.01, 0.01, 0.01], 1.0)["equivalent"] is None  # no spread: nothing to test
     with pytest.raises(ValueError, match="margin"):
         stats.tost(differences, 0)
 

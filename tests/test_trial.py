@@ -60,6 +60,26 @@ def test_analysis_counts_diverged_runs_and_lists_failed_ones():
     assert comparison["effect"]["value"] == pytest.approx((0.5 - 0.90 + 5 * 0.01) / 6)
 
 
+def test_failed_runs_are_listed_per_pair_with_a_worst_case_verdict():
+    records = [
+        _record(arm, i, OK, 0.90 + (0.02 if arm == "transfer" else 0) + (i % 3) / 1000)
+        for i in range(8)
+        for arm in ("scratch", "transfer")
+    ]
+    records[1] = _record("transfer", 0, FAILED, math.nan)
+    records[1].reason = "RuntimeError: out of memory"
+    records[3] = _record("transfer", 1, FAILED, math.nan)
+    comparison = analyse(SUITE, "quick", records, lambda arm, index: "h")["comparison"]
+    assert comparison["n_pairs"] == 6 and comparison["incomplete"]  # 2 of 8 pairs lost: more than 10%
+    first = comparison["missing_pairs"][0]
+    assert first == {"seed_index": 0, "scratch": OK, "transfer": "failed: RuntimeError: out of memory"}
+    worst = comparison["sensitivity"]
+    assert worst["n_filled"] == 2 and worst["effect"]["n"] == 8
+    # the failed treatment runs scored as the treatment's worst (0.92): effects 0.92 − 0.900 and 0.92 − 0.901
+    expected = (4 * 0.02 + 2 * 0.02 + (0.92 - 0.900) + (0.92 - 0.901)) / 8
+    assert worst["effect"]["value"] == pytest.approx(expected)
+
+
 def test_analysis_refuses_runs_of_other_settings():
     from harness.report.analysis import NoResults
 
@@ -97,7 +117,8 @@ def test_analysis_judges_every_comparison_under_every_protocol():
     assert headline["effect"]["value"] == pytest.approx(-0.01) and headline["verdict"]["label"] == "contradicted"
     lazy = found[("lazy_adam", "adam", "as_published")]
     assert lazy["effect"]["value"] == pytest.approx(0.002) and lazy["claimed_effect"] == 0.012
-    assert lazy["verdict"]["label"] == "smaller than claimed"  # constant differences: a zero-width CI
+    assert lazy["verdict"]["label"] == "undetermined"  # constant differences: no interval, no verdict
+    assert "without spread" in lazy["verdict"]["meaning"]
     direction = found[("masked_lazy_adam", "lazy_adam", "honest")]
     assert direction["claimed_effect"] is None and direction["verdict"]["label"] == "contradicted"
     for arm in results["arms"].values():

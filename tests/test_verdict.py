@@ -15,7 +15,9 @@ def _judge(low, high):
     [
         (0.01, 0.03, Label.REPLICATED),
         (0.02, 0.03, Label.REPLICATED),  # claimed effect on the lower end: inside
-        (0.001, 0.02, Label.REPLICATED),  # claimed effect on the upper end: inside
+        (0.01, 0.02, Label.REPLICATED),  # claimed effect on the upper end, lower end at half of it
+        (0.001, 0.02, Label.POSITIVE),  # contains the claim but also effects far below it
+        (0.009, 0.05, Label.POSITIVE),
         (0.001, 0.019, Label.SMALLER),
         (0.021, 0.05, Label.LARGER),
         (-0.01, 0.019, Label.NOT_REPLICATED),
@@ -30,9 +32,49 @@ def test_every_boundary(low, high, label):
     assert _judge(low, high).label is label
 
 
-def test_seeds_needed_only_when_inconclusive():
+def test_seeds_needed_only_when_inconclusive_or_imprecise():
     assert _judge(-0.01, 0.03).seeds_needed >= 2
+    assert _judge(0.001, 0.02).seeds_needed > 50  # 80% power to resolve half the claim at SD 0.03
     assert _judge(0.01, 0.03).seeds_needed is None
+
+
+@pytest.mark.parametrize("claimed", [0.02, None])
+def test_too_few_pairs_or_no_spread_is_undetermined(claimed):
+    import numpy as np
+
+    from harness.stats import t_ci
+
+    for differences, reason in (([0.5, 2.5], "at least 3"), ([2.5, 2.5], "at least 3"), ([0.01] * 3, "without spread")):
+        effect = t_ci(np.array(differences))
+        verdict = judge(effect, claimed, paired_sd=float(np.std(differences, ddof=1)), margin=0.005)
+        assert verdict.label is Label.UNDETERMINED and reason in verdict.meaning
+
+
+def test_replicated_does_not_reward_imprecision():
+    """True effect half the claim (+1 vs +2, SD 2.2): "replicated" needs the CI to rule out
+    effects below half the claim, which the truth itself sits on, so it is rare at every n."""
+    import numpy as np
+
+    from harness.stats import t_ci
+
+    rng = np.random.default_rng(16)
+    for n in (10, 20, 30):
+        labels = [judge(t_ci(d), 2.0, float(np.std(d, ddof=1))).label for d in rng.normal(1.0, 2.2, (2000, n))]
+        assert labels.count(Label.REPLICATED) / 2000 <= 0.025 + 0.009  # one-sided 2.5%, plus 2.5 SE
+        assert Label.POSITIVE in labels
+
+
+def test_direction_only_verdict_agrees_with_tost():
+    import numpy as np
+
+    from harness.stats import t_ci, tost
+
+    rng = np.random.default_rng(5)
+    many = rng.normal(0.1, 1.0, 200)  # significant, but far inside the margin: no difference that matters
+    assert judge(t_ci(many), None, 1.0, margin=1.0).label is Label.NOT_REPLICATED
+    for differences in rng.normal(0.0, 1.0, (300, 12)):
+        verdict = judge(t_ci(differences), None, float(np.std(differences, ddof=1)), margin=0.8)
+        assert (verdict.label is Label.NOT_REPLICATED) == tost(differences, 0.8)["equivalent"]
 
 
 def test_claim_must_be_oriented_positive():
@@ -47,7 +89,8 @@ def _direction(low, high):
 @pytest.mark.parametrize(
     ("low", "high", "label"),
     [
-        (0.0001, 0.002, Label.REPLICATED),  # any size counts when the claim gives none
+        (0.0001, 0.006, Label.REPLICATED),  # any size counts when the claim gives none ...
+        (0.0001, 0.002, Label.NOT_REPLICATED),  # ... unless the CI is inside ±margin: checked first
         (-0.004, 0.004, Label.NOT_REPLICATED),  # inside ±margin: no difference that matters
         (-0.005, 0.004, Label.INCONCLUSIVE),  # touches the margin: could still matter
         (-0.002, 0.008, Label.INCONCLUSIVE),

@@ -18,7 +18,8 @@ from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
 from harness.verdict import assess
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+MAX_MISSING_SHARE = 0.1  # a verdict with more of its pairs lost to failed runs is marked incomplete
 CURVE_KEYS = ("val_accuracy", "epoch_test_accuracy", "loss", "pretrain_val_accuracy")
 PROVENANCE_KEYS = (
     "git_commit",
@@ -205,8 +206,11 @@ def _band(runs: list[list[float]]) -> dict:
     return {"mean": mean, "low": low, "high": high, "n": counts}
 
 
-def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, metric: str) -> dict | None:
-    """One comparison on one protocol's metric over the seeds finished in both arms; None if < 2."""
+def _compare(
+    suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, metric: str, confidence: float
+) -> dict | None:
+    """One comparison on one protocol's metric over the seeds finished in both arms, its verdict read
+    on a ``confidence`` interval; None if < 2."""
     base, treat, direction = comparison.baseline, comparison.treatment, suite.claim.direction
     seeds = sorted(
         i
@@ -217,10 +221,11 @@ def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, 
         return None
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
-    claimed = suite.claimed_effect(comparison)
-    assessed = assess(b, t, claimed, suite.margin(comparison), higher_is_better=direction == 1)
+    claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
+    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, confidence=confidence)
     oriented = direction * (t - b)
     best = int(np.argmax(oriented))
+    missing = _missing_pairs(by_arm, (base, treat), seeds, metric)
     return {
         "baseline": base,
         "treatment": treat,
@@ -232,11 +237,59 @@ def _compare(suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, 
         **assessed,
         "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
         "torture": search_curve(oriented, claimed),
+        "missing_pairs": missing,
+        "incomplete": len(missing) > MAX_MISSING_SHARE * (len(seeds) + len(missing)),
+        "sensitivity": _worst_case(by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin),
         "per_seed": [
             {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv)}
             for i, bv, tv in zip(seeds, b, t, strict=True)
         ],
     }
+
+
+def _missing_pairs(by_arm: dict, arms: tuple[str, str], seeds: list[int], metric: str) -> list[dict]:
+    """Seeds where a run of either arm exists but the pair has no score: what each arm's run was."""
+    indices = sorted((set(by_arm.get(arms[0], {})) | set(by_arm.get(arms[1], {}))) - set(seeds))
+    found = []
+    for i in indices:
+        states = {}
+        for arm in arms:
+            record = by_arm.get(arm, {}).get(i)
+            if record is None:
+                states[arm] = "not run yet"
+            elif record.status == FAILED:
+                states[arm] = f"failed: {record.reason or 'no reason recorded'}"
+            else:
+                states[arm] = f"{record.status}, no {metric}" if _score(record, metric) is None else record.status
+        if any(state.startswith("failed") or ", no " in state for state in states.values()):
+            found.append({"seed_index": i, **states})
+    return found
+
+
+def _worst_case(
+    by_arm: dict,
+    arms: tuple[str, str],
+    seeds: list[int],
+    missing: list[dict],
+    metric: str,
+    direction: int,
+    claimed: float | None,
+    margin: float | None,
+) -> dict | None:
+    """The verdict with every failed run scored as the worst outcome of its arm (both arms run)."""
+    scored = {arm: [_score(by_arm[arm][i], metric) for i in seeds] for arm in arms}
+    worst = {arm: (min if direction == 1 else max)(values) for arm, values in scored.items()}
+    filled = [
+        [_score(by_arm[arm][m["seed_index"]], metric) if m[arm] in (OK, DIVERGED) else worst[arm] for arm in arms]
+        for m in missing
+        if "not run yet" not in (m[arms[0]], m[arms[1]])
+    ]
+    if not filled:
+        return None
+    b = np.array(scored[arms[0]] + [pair[0] for pair in filled])
+    t = np.array(scored[arms[1]] + [pair[1] for pair in filled])
+    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1)
+    return {"n_filled": len(filled), "effect": assessed["effect"], "verdict": assessed["verdict"]}
 
 
 def _score(record: TrialRecord, metric: str) -> float | None:
@@ -293,11 +346,18 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
             },
         }
 
+    family = len(suite.all_comparisons()) * len(protocols)
+    simultaneous = 1 - (1 - stats.CONFIDENCE) / family  # Bonferroni over the report's comparisons × protocols
+
+    def level(comparison: Comparison, metric_name: str) -> float:
+        own = (comparison.baseline, comparison.treatment) == (claim.baseline.arm, claim.treatment.arm)
+        return stats.CONFIDENCE if own and metric_name == metric else simultaneous
+
     comparisons = [
         found
         for comparison in suite.all_comparisons()
         for name, protocol in protocols.items()
-        if (found := _compare(suite, by_arm, comparison, name, protocol.metric))
+        if (found := _compare(suite, by_arm, comparison, name, protocol.metric, level(comparison, protocol.metric)))
     ]
     for comparison, adjusted in zip(
         comparisons, stats.benjamini_hochberg([c["p_value"] for c in comparisons]), strict=True
@@ -341,6 +401,11 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
         "arms": arms,
         "comparison": headline,
         "comparisons": comparisons,
+        "multiplicity": {
+            "method": "Bonferroni: simultaneous t intervals for every comparison but the claim's own",
+            "family": family,
+            "confidence": simultaneous,
+        },
         "grid": grid,
         "stability": spread(suite, per_seed),
         "provenance": dict(provenance),

@@ -163,7 +163,7 @@ def torture_plot(results: dict, path: Path, scale: float) -> bool:
     left.axhline(0, color="0.5", lw=0.8)
     left.set_xlabel("search size k")
     left.set_ylabel("reported effect" + (" (points)" if scale == 100 else ""))
-    left.set_title("expected best effect of a search (95% band)")
+    left.set_title("expected best effect of a search (bootstrap spread, not a CI)")
     left.legend(fontsize=7, frameon=False)
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.report.analysis import MAX_MISSING_SHARE
 from harness.report.torture import headline_curves
 
 
@@ -73,6 +74,32 @@ def _d(estimate: dict | None) -> str:
     return "—" if estimate is None else f"{estimate['value']:.2f} ({estimate['low']:.2f} to {estimate['high']:.2f})"
 
 
+def _multiplicity(results: dict) -> str:
+    family = results.get("multiplicity")
+    if not family:
+        return "(not recorded in this report)"
+    return f"at {family['confidence']:.2%} (Bonferroni over {family['family']} comparisons × protocols)"
+
+
+def _missing(c: dict, fmt) -> list[str]:
+    """Pairs lost to failed runs, and the verdict with each failed run scored as its arm's worst."""
+    if not c.get("missing_pairs"):
+        return []
+    listed = "; ".join(
+        f"seed {m['seed_index']} (`{c['treatment']}`: {m[c['treatment']]}, `{c['baseline']}`: {m[c['baseline']]})"
+        for m in c["missing_pairs"]
+    )
+    line = f"- Pairs missing from `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: {listed}."
+    if c["incomplete"]:
+        line += f" **Incomplete**: more than {MAX_MISSING_SHARE:.0%} of the pairs are missing."
+    if sensitivity := c.get("sensitivity"):
+        line += (
+            f" With each failed run scored as the worst outcome of its arm ({sensitivity['n_filled']} pairs "
+            f"added): {fmt.ci(sensitivity['effect'], delta=True)}, *{sensitivity['verdict']['label']}*."
+        )
+    return [line]
+
+
 def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
     """Every comparison under every protocol with every statistic of its verdict."""
     rows = results["comparisons"]
@@ -98,6 +125,10 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
     ]
     for c in rows:
         needed = f" — ~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
+        interval = c["verdict"].get("interval")
+        if interval and interval["confidence"] != c["effect"]["confidence"]:
+            low, high = fmt.delta(interval["low"]), fmt.delta(interval["high"])
+            needed += f" (on its {interval['confidence']:.1%} CI {low} to {high})"
         bca = c["effect_bca"]
         lines.append(
             _row(
@@ -116,11 +147,14 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         )
     lines += [
         "",
-        "- *effect*: mean paired difference, oriented so that the claimed direction is positive. The verdict "
-        "reads its paired t interval (nominal coverage at these seed counts; see `reports/calibration.md`).",
-        "- *P(treatment better)*: share of seeds where the treatment wins (ties ½), percentile bootstrap CI; "
-        "*significant* when the CI's lower end exceeds 50%, *meaningful* when its upper end also exceeds "
-        "γ = 75% (Bouthillier et al. 2021).",
+        "- *effect*: mean paired difference, oriented so that the claimed direction is positive, with its 95% "
+        "paired t interval (nominal coverage at these seed counts; see `reports/calibration.md`). The claim's own "
+        "comparison is judged on that interval; every other row is judged on a simultaneous interval "
+        + _multiplicity(results)
+        + ", so that reading all of them together still errs at most 5% of the time.",
+        "- *P(treatment better)*: share of seeds where the treatment wins (ties ½), exact Clopper–Pearson CI; "
+        "*significant* when the CI's lower end exceeds 50% (possible only from 6 pairs), *meaningful* when its "
+        "upper end also exceeds γ = 75% (Bouthillier et al. 2021).",
         "- *d_z*: mean over SD of the paired differences (exact noncentral-t CI). *p*: paired sign-flip "
         f"permutation test; *adjusted*: Benjamini–Hochberg over the {len(rows)} comparisons of this report.",
         "- *seeds for 80% power*: paired seeds for an 80% chance that the CI excludes 0 if the true effect "
@@ -129,11 +163,18 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
     for c in rows:
         if c["equivalence"]:
             e = c["equivalence"]
+            within = f"within ±{fmt.delta(e['margin']).lstrip('+')}"
+            if e["equivalent"] is None:
+                outcome = "cannot be tested: the paired differences have no spread"
+            else:
+                outcome = f"{'shown' if e['equivalent'] else 'not shown'} (p = {_p(e['p'])}"
+                outcome += ", two one-sided tests at 2.5%: the 95% CI inside the margin)"
             lines.append(
                 f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: equivalence "
-                f"within ±{fmt.delta(e['margin']).lstrip('+')} is {'shown' if e['equivalent'] else 'not shown'} "
-                f"(p = {_p(e['p'])}, n = {e['n']})."
+                f"{within} {outcome}, n = {e['n']}."
             )
+    for c in rows:
+        lines += _missing(c, fmt)
     for name, protocol in results["protocols"].items():
         flag = " **Selects on the test set.**" if protocol["selects_on_test"] else ""
         lines.append(f"- *{name}* (`{protocol['metric']}`): {protocol['description']}.{flag}")
@@ -160,7 +201,9 @@ def _torture(results: dict, fmt: Formatter) -> list[str]:
         "",
         f"From the runs above: the effect of `{headline['treatment']}` over `{headline['baseline']}` that a "
         "researcher would report after keeping the best of a search of size k (expected value, Tang et al. "
-        "unbiased estimator, 95% bootstrap band), and the chance that such a search finds the claimed "
+        "unbiased estimator, with its bootstrap spread — not a confidence interval: it covers the true value "
+        "less and less as k nears n, see `reports/calibration.md`), and the chance that such a search finds "
+        "the claimed "
         f"{fmt.delta(claimed)} by luck.",
         "",
         _row("search", "k = 1", "k = n (all)", "P(best of all n reaches the claim)", "smallest k expected to reach it"),
@@ -452,10 +495,15 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             f"claimed: {_claimed(comparison, fmt)}. The verdict is *{verdict['label']}* "
             f"because {verdict['meaning']}.",
         ]
+        if comparison.get("incomplete"):
+            lines.append(
+                f" **Incomplete:** {len(comparison['missing_pairs'])} pairs are missing to failed runs (more than "
+                f"{MAX_MISSING_SHARE:.0%}); see the worst-case line under the table."
+            )
         if verdict["seeds_needed"]:
             lines.append(
-                f" About **{verdict['seeds_needed']} paired seeds** would give 80% power to detect the "
-                "claimed effect at the observed paired SD."
+                f" About **{verdict['seeds_needed']} paired seeds** would give 80% power "
+                f"{verdict.get('needed_for') or 'to detect the claimed effect'} at the observed paired SD."
             )
         lines.append("")
     else:
@@ -513,7 +561,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             _row("the same, BCa bootstrap", fmt.ci(comparison["effect_bca"], delta=True)),
             _row("SD of the paired differences", fmt.delta(comparison["paired_sd"]).lstrip("+")),
             _row(
-                f"P(`{treat}` better than `{base}`) over seeds (ties ½; percentile bootstrap)",
+                f"P(`{treat}` better than `{base}`) over seeds (ties ½; exact Clopper–Pearson CI)",
                 f"{_share(comparison['prob_treatment_better'])}: {comparison['outperforming']}",
             ),
             _row(
