@@ -151,7 +151,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         "paired t interval (nominal coverage at these seed counts; see `reports/calibration.md`). The claim's own "
         "comparison is judged on that interval; every other row is judged on a simultaneous interval "
         + _multiplicity(results)
-        + ", so that reading all of them together still errs at most 5% of the time.",
+        + ", so that the other rows together assert a false effect at most 5% of the time.",
         "- *P(treatment better)*: share of seeds where the treatment wins (ties ½), exact Clopper–Pearson CI; "
         "*significant* when the CI's lower end exceeds 50% (possible only from 6 pairs), *meaningful* when its "
         "upper end also exceeds γ = 75% (Bouthillier et al. 2021).",
