@@ -48,12 +48,15 @@ def specs(only: list[str], quick_seeds: int = 3) -> list:
     return found
 
 
+def trial_key(spec) -> str:
+    return f"{spec.suite}/{spec.profile}/{spec.arm}/{spec.seed_index}"
+
+
 def one(spec) -> tuple[str, dict]:
     from harness.trial import run_trial
 
     result = run_trial(spec, threads=1)
-    key = f"{spec.suite}/{spec.profile}/{spec.arm}/{spec.seed_index}"
-    return key, {"status": result.status, "reason": result.reason, "metrics": result.metrics,
+    return trial_key(spec), {"status": result.status, "reason": result.reason, "metrics": result.metrics,
                  "history": result.history, "wall_s": result.wall_time_s}  # fmt: skip
 
 
@@ -88,8 +91,7 @@ if __name__ == "__main__":
     out = Path(sys.argv[1])
     results = json.loads(out.read_text()) if out.exists() else {}
     with multiprocessing.get_context("spawn").Pool(2, maxtasksperchild=1) as pool:
-        todo = [spec for spec in specs(sys.argv[2:], int(os.environ.get("QUICK_SEEDS", "3")))
-                if f"{spec.suite}/{spec.profile}/{spec.arm}/{spec.seed_index}" not in results]  # fmt: skip
+        todo = [s for s in specs(sys.argv[2:], int(os.environ.get("QUICK_SEEDS", "3"))) if trial_key(s) not in results]
         for key, value in pool.imap_unordered(one, todo):
             results[key] = value
             print(key, value["status"], value["metrics"].get("test_accuracy"), round(value["wall_s"], 1), flush=True)

@@ -318,8 +318,13 @@ def seeds_for_power(paired_sd: float, effect: float, power: float = 0.8, alpha: 
     if paired_sd <= 0:
         return 2
     z = st.norm.ppf(1 - alpha / 2) + st.norm.ppf(power)
-    n = max(2, math.floor((z * paired_sd / abs(effect)) ** 2))  # the normal approximation, a lower bound
-    while paired_t_power(n, abs(effect), paired_sd, alpha) < power:
+    return _fewest((z * paired_sd / abs(effect)) ** 2, lambda n: paired_t_power(n, effect, paired_sd, alpha) >= power)
+
+
+def _fewest(approximate: float, enough) -> int:
+    """The least n ≥ 2 for which ``enough(n)``, counting up from a normal approximation (a lower bound)."""
+    n = max(2, math.floor(approximate))
+    while not enough(n):
         n += 1
     return n
 
@@ -339,10 +344,8 @@ def seeds_for_equivalence(paired_sd: float, margin: float, power: float = 0.8, c
     if paired_sd <= 0:
         return 2
     z = st.norm.ppf((1 + confidence) / 2) + st.norm.ppf((1 + power) / 2)
-    n = max(2, math.floor((z * paired_sd / margin) ** 2))  # normal approximation, a lower bound
-    while equivalence_power(n, margin, paired_sd, confidence) < power:
-        n += 1
-    return n
+    enough = lambda n: equivalence_power(n, margin, paired_sd, confidence) >= power  # noqa: E731
+    return _fewest((z * paired_sd / margin) ** 2, enough)
 
 
 def benjamini_hochberg(p_values) -> list[float]:
