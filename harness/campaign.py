@@ -17,13 +17,39 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from harness.console import Console
-from harness.studies import NUMBER, STATUS, CampaignStudies, best_params, done, open_storage, shown
+from harness.studies import (
+    NUMBER,
+    ROUNDS_OVER,
+    SEEDS_TARGET,
+    SEQUENTIAL_TAG,
+    STATUS,
+    CampaignStudies,
+    best_params,
+    done,
+    open_storage,
+    shown,
+)
 from harness.suites import Suite
 from harness.worker import ARM, SEED_INDEX, VARIANT
 
 
 class TrialProcessDied(RuntimeError):
     """A worker process of a parallel campaign ended abnormally."""
+
+
+class OptionError(ValueError):
+    """Campaign options that cannot work together."""
+
+
+def _check_rounds(seeds: int, until_decided: int | None) -> None:
+    """A sequential campaign's maximum must allow its first round and a bounded confidence sequence."""
+    from harness.verdict import MIN_PAIRS
+
+    if until_decided is not None and until_decided < max(seeds, MIN_PAIRS):
+        raise OptionError(
+            f"--until-decided {until_decided} is below the first round's {seeds} paired seeds (--seeds, or the "
+            f"profile's) or below the {MIN_PAIRS} a verdict needs; give a maximum of at least {max(seeds, MIN_PAIRS)}"
+        )
 
 
 def _threads_per_trial(jobs: int) -> int:
@@ -100,6 +126,7 @@ def _run_local_workers(jobs: int, ready: Prepared, confirm: bool, advance) -> No
 
 
 def _remaining(studies: CampaignStudies, storage, confirm: bool) -> int:
+    """Trials still to run in this round: sweeps, then confirmation runs up to the seeds target."""
     sweeps = sum(
         max(0, studies.budget - len(done(studies.sweep(storage, arm).get_trials(deepcopy=False))))
         for arm in studies.suite.arms
@@ -107,7 +134,8 @@ def _remaining(studies: CampaignStudies, storage, confirm: bool) -> int:
     confirmed = sum(
         "harness.arm" in t.user_attrs for t in done(studies.confirmation(storage).get_trials(deepcopy=False))
     )
-    planned = studies.seeds * len(studies.suite.arms) * len(studies.variants())
+    target = studies.seeds_target(studies.confirmation(storage))
+    planned = target * len(studies.suite.arms) * len(studies.variants())
     return sweeps + (max(0, planned - confirmed) if confirm else 0)
 
 
@@ -124,7 +152,15 @@ class Prepared:
     tags: dict[str, str]
 
 
-def prepare(suite: Suite, profile: str, seeds: int, root: int, storage_url: str | None, command: str) -> Prepared:
+def prepare(
+    suite: Suite,
+    profile: str,
+    seeds: int,
+    root: int,
+    storage_url: str | None,
+    command: str,
+    until_decided: int | None = None,
+) -> Prepared:
     """Open the storage and create (or join) the studies, check the data, open the MLflow parent run.
 
     Every check that can fail does so here, before any training: missing data, an
@@ -134,11 +170,13 @@ def prepare(suite: Suite, profile: str, seeds: int, root: int, storage_url: str 
     from harness.studies import default_storage
     from harness.tracking import Tracker
 
+    _check_rounds(seeds, until_decided)
+
     for arm in suite.arms:  # a missing or corrupt dataset fails here (loaders cache what they read)
         suite.trial_settings(profile, arm).load_data()
     storage_url = storage_url or default_storage()
     storage = open_storage(storage_url)
-    studies = CampaignStudies(suite, profile, root, seeds)
+    studies = CampaignStudies(suite, profile, root, seeds, until_decided)
     for arm in suite.arms:
         studies.sweep(storage, arm)
     studies.confirmation(storage)
@@ -151,12 +189,13 @@ def prepare(suite: Suite, profile: str, seeds: int, root: int, storage_url: str 
         "root_seed": str(root),
         "suite_digest": suite.digest,
         "command": command,
-    }
+    } | ({SEQUENTIAL_TAG: str(until_decided)} if until_decided else {})
     params = {
         "suite": suite.name,
         "profile": profile,
         "root_seed": root,
         "seeds": seeds,
+        "until_decided": until_decided,
         "budget": studies.budget,
         "claim": suite.claim.model_dump(mode="json"),
     }
@@ -169,6 +208,7 @@ def run_campaign(
     profile: str | None,
     *,
     seeds: int | None = None,
+    until_decided: int | None = None,
     jobs: int | None = None,
     root_seed: int | None = None,
     reports_dir: Path = Path("reports"),
@@ -177,40 +217,41 @@ def run_campaign(
     storage_url: str | None = None,
     confirm: bool = True,
 ) -> Path | None:
-    """Run (or resume) a campaign; with ``confirm`` also its confirmation runs and report."""
-    from harness.report import write_report
-    from harness.worker import Worker
+    """Run (or resume) a campaign; with ``confirm`` also its confirmation runs and report.
 
+    ``until_decided``: confirm in rounds of ``seeds`` paired seeds, re-reading the headline
+    verdict on its confidence sequence after each, until it is decided or this many seeds ran.
+    """
     console = console or Console()
     profile, spec = suite.profile(profile)
     seeds, jobs = seeds or spec.seeds, jobs or spec.jobs
     root = suite.root_seed if root_seed is None else root_seed
     command = command or command_line()
-    ready = prepare(suite, profile, seeds, root, storage_url, command)
+    ready = prepare(suite, profile, seeds, root, storage_url, command, until_decided)
     studies, storage = ready.studies, ready.storage
-    todo = _remaining(studies, storage, confirm)
+    confirmation = studies.confirmation(storage)
+    if until_decided and SEEDS_TARGET not in confirmation.user_attrs:
+        confirmation.set_user_attr(SEEDS_TARGET, seeds)
+    rounds = (
+        f"rounds of {seeds} paired seeds until the verdict is decided (at most {until_decided})"
+        if until_decided
+        else f"{seeds} paired seeds"
+    )
     console.info(
-        f"{suite.name}/{profile}: tuning budget {spec.budget} trials per arm, then {seeds} paired seeds × "
-        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {todo} trials to run, {jobs} at a time; "
+        f"{suite.name}/{profile}: tuning budget {spec.budget} trials per arm, then {rounds} × "
+        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {jobs} at a time; "
         f"Optuna: {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}"
     )
     try:
-        with console.progress(todo, f"{suite.name}/{profile}") as advance:
-            if jobs == 1:
-                threads = _threads_per_trial(1)
-                Worker(
-                    studies,
-                    storage,
-                    ready.tracker,
-                    ready.experiment,
-                    ready.parent,
-                    ready.tags,
-                    threads,
-                    confirm,
-                    on_finished=advance,
-                ).run()
-            else:
-                _run_local_workers(jobs, ready, confirm, advance)
+        while True:
+            _run_round(ready, jobs, confirm, console)
+            if not confirm:
+                break
+            out = _report(suite, profile, root, reports_dir, ready, command, console)
+            if not until_decided or studies.rounds_over(confirmation):
+                break
+            if not _next_round(out, studies, confirmation, console):
+                break
     except BaseException:
         ready.tracker.end_campaign(ready.parent, "KILLED")
         raise
@@ -219,9 +260,60 @@ def run_campaign(
         for arm in suite.arms:
             console.result(f"{arm}: best params {best_params(studies.sweep(storage, arm))}")
         return None
+    return out
+
+
+def _run_round(ready: Prepared, jobs: int, confirm: bool, console: Console) -> None:
+    """Work until every budget of the current round is met: in this process, or in ``jobs`` processes."""
+    from harness.worker import Worker
+
+    studies, storage = ready.studies, ready.storage
+    todo = _remaining(studies, storage, confirm)
+    with console.progress(todo, f"{studies.suite.name}/{studies.profile}") as advance:
+        if jobs == 1:
+            threads = _threads_per_trial(1)
+            Worker(
+                studies,
+                storage,
+                ready.tracker,
+                ready.experiment,
+                ready.parent,
+                ready.tags,
+                threads,
+                confirm,
+                on_finished=advance,
+            ).run()
+        else:
+            _run_local_workers(jobs, ready, confirm, advance)
+
+
+def _report(suite: Suite, profile: str, root: int, reports_dir: Path, ready: Prepared, command: str, console) -> Path:
+    from harness.report import write_report
+
     return write_report(
         suite, profile, root, reports_dir=reports_dir, tracker=ready.tracker, command=command, console=console
     )
+
+
+def _next_round(report: Path, studies: CampaignStudies, confirmation, console: Console) -> bool:
+    """After a look: raise the seeds target for another round; False when decided or at the maximum."""
+    import json
+
+    from harness.verdict import DECIDED, Label
+
+    headline = json.loads((report / "results.json").read_text())["comparison"]
+    label = headline["verdict"]["label"] if headline else "no comparison yet"
+    decided = headline is not None and Label(label) in DECIDED
+    target = studies.seeds_target(confirmation)
+    if decided or target >= studies.until_decided:
+        why = "decided" if decided else f"the maximum of {studies.until_decided} seeds is reached"
+        console.info(f"look at {target} seeds: {label} — {why}; no further rounds")
+        confirmation.set_user_attr(ROUNDS_OVER, True)
+        return False
+    following = min(target + studies.seeds, studies.until_decided)
+    console.info(f"look at {target} seeds: {label} — adding seeds up to {following}")
+    confirmation.set_user_attr(SEEDS_TARGET, following)
+    return True
 
 
 def run_worker(
@@ -229,19 +321,24 @@ def run_worker(
     profile: str | None,
     *,
     seeds: int | None = None,
+    until_decided: int | None = None,
     root_seed: int | None = None,
     storage_url: str | None = None,
     console: Console | None = None,
     command: str | None = None,
 ) -> int:
-    """One worker of a (possibly multi-machine) campaign, in this process; returns trials it ran."""
+    """One worker of a (possibly multi-machine) campaign, in this process; returns trials it ran.
+
+    A sequential campaign's worker (``until_decided``) stays for every round the campaign
+    adds and leaves when the campaign has stopped adding them.
+    """
     from harness.worker import Worker
 
     console = console or Console()
     profile, spec = suite.profile(profile)
     root = suite.root_seed if root_seed is None else root_seed
     command = command or command_line()
-    ready = prepare(suite, profile, seeds or spec.seeds, root, storage_url, command)
+    ready = prepare(suite, profile, seeds or spec.seeds, root, storage_url, command, until_decided)
     console.info(f"worker joined {ready.studies.key} at {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}")
     worker = Worker(
         ready.studies,
@@ -252,6 +349,7 @@ def run_worker(
         ready.tags,
         threads=os.cpu_count(),
         on_finished=console.info,
+        follow_rounds=until_decided is not None,
     )
     ran = worker.run()
     console.info(

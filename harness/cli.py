@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         if name != "report":
             sub.add_argument("--data-dir", type=Path, help="where the datasets are (searched first)")
             sub.add_argument("--seeds", type=_positive, help="paired confirmation seeds (default: the profile's)")
+            if name in ("campaign", "worker"):
+                sub.add_argument(
+                    "--until-decided",
+                    type=_positive,
+                    metavar="MAX",
+                    help="add rounds of --seeds paired seeds until the verdict is decided, at most MAX seeds "
+                    "(verdicts on an anytime-valid confidence sequence)",
+                )
             sub.add_argument(
                 "--storage", help="Optuna storage URL, e.g. postgresql://user:pw@host/db (default: runs/optuna.db)"
             )
@@ -182,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             console.error(str(error))
             return 2
 
-    from harness.campaign import TrialProcessDied, command_line
+    from harness.campaign import OptionError, TrialProcessDied, command_line
     from harness.data.sources import DataError
     from harness.registry import UnknownName
     from harness.report.analysis import NoResults
@@ -206,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                 suite,
                 args.profile,
                 seeds=args.seeds,
+                until_decided=getattr(args, "until_decided", None),
                 jobs=args.jobs,
                 root_seed=args.root_seed,
                 reports_dir=getattr(args, "reports_dir", Path("reports")),
@@ -221,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 suite,
                 args.profile,
                 seeds=args.seeds,
+                until_decided=args.until_decided,
                 root_seed=args.root_seed,
                 storage_url=args.storage,
                 console=console,
@@ -229,7 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; finished trials are saved — run the same command to resume")
         return 130
-    except (SuiteError, DataError, UnknownName, TrialProcessDied, TrackingError, NoResults, StorageError) as error:
+    except (
+        SuiteError,
+        DataError,
+        UnknownName,
+        TrialProcessDied,
+        TrackingError,
+        NoResults,
+        StorageError,
+        OptionError,
+    ) as error:
         console.error(str(error))
         return 2
     return 0

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import integrate, optimize
+from scipy import integrate, optimize, special
 from scipy import stats as st
 
 CONFIDENCE = 0.95
@@ -289,25 +289,53 @@ def _over_chi(df: int, probability) -> float:
     """E[probability(s)] with s = sqrt(V / df), V ~ chi-squared(df): the sample SD in units of the true one."""
     chi2 = st.chi2(df)
     low, high = chi2.ppf(1e-15), chi2.isf(1e-15)  # all but 2e-15 of the mass: quad misses a narrow peak on [0, ∞)
-    value, _ = integrate.quad(lambda v: probability(math.sqrt(v / df)) * chi2.pdf(v), low, high, limit=200)
+    log_norm = (df / 2) * math.log(2) + math.lgamma(df / 2)
+
+    def density(v: float) -> float:  # chi2.pdf without scipy's per-call overhead (quad calls this ~500 times)
+        return math.exp((df / 2 - 1) * math.log(v) - v / 2 - log_norm)
+
+    value, _ = integrate.quad(lambda v: probability(math.sqrt(v / df)) * density(v), low, high, limit=200)
     return float(min(1.0, max(0.0, value)))
 
 
-def paired_t_power(n: int, effect: float, paired_sd: float, alpha: float = 1 - CONFIDENCE) -> float:
+def critical_value(n: int, confidence: float = CONFIDENCE, sequential_max: int | None = None) -> float:
+    """The interval's half-width in standard errors (s / √n) at ``n`` pairs.
+
+    Student t for a fixed-n interval; with ``sequential_max`` the t-mixture confidence
+    sequence's (tightest at that many pairs), infinite while it is still unbounded.
+    """
+    if sequential_max is None:
+        return float(st.t.ppf((1 + confidence) / 2, n - 1))
+    return _mixture_critical(n, 1 - confidence, mixture_rho(sequential_max, confidence))
+
+
+def paired_t_power(
+    n: int, effect: float, paired_sd: float, alpha: float = 1 - CONFIDENCE, sequential_max: int | None = None
+) -> float:
     """Power of a two-sided paired t test with ``n`` pairs to detect a true mean difference ``effect``.
 
     The t statistic is (Z + δ) / s with δ = effect / SD · √n: its two rejection tails are
     integrated over the sample SD ``s`` (normal tails, no noncentral-t series, which
-    underflows to NaN at large δ).
+    underflows to NaN at large δ). With ``sequential_max``: the chance that the confidence
+    sequence excludes 0 at ``n`` pairs.
     """
     if n < 2:
         return 0.0
-    critical, shift = st.t.ppf(1 - alpha / 2, n - 1), abs(effect) / paired_sd * math.sqrt(n)
-    return _over_chi(n - 1, lambda s: st.norm.sf(critical * s - shift) + st.norm.cdf(-critical * s - shift))
+    critical, shift = critical_value(n, 1 - alpha, sequential_max), abs(effect) / paired_sd * math.sqrt(n)
+    if not math.isfinite(critical):
+        return 0.0
+    return _over_chi(n - 1, lambda s: special.ndtr(shift - critical * s) + special.ndtr(-critical * s - shift))
 
 
-def seeds_for_power(paired_sd: float, effect: float, power: float = 0.8, alpha: float = 1 - CONFIDENCE) -> int:
-    """Fewest paired seeds giving ``power`` to detect ``effect`` at two-sided ``alpha`` (paired t).
+def seeds_for_power(
+    paired_sd: float,
+    effect: float,
+    power: float = 0.8,
+    alpha: float = 1 - CONFIDENCE,
+    sequential_max: int | None = None,
+) -> int:
+    """Fewest paired seeds giving ``power`` to detect ``effect`` at two-sided ``alpha`` (paired t,
+    or the confidence sequence of ``sequential_max``).
 
     ``paired_sd`` is the SD of the per-seed differences (in practice the observed one).
     A run with this many seeds has a CI that excludes 0 with probability ``power`` when
@@ -318,34 +346,100 @@ def seeds_for_power(paired_sd: float, effect: float, power: float = 0.8, alpha: 
     if paired_sd <= 0:
         return 2
     z = st.norm.ppf(1 - alpha / 2) + st.norm.ppf(power)
-    return _fewest((z * paired_sd / abs(effect)) ** 2, lambda n: paired_t_power(n, effect, paired_sd, alpha) >= power)
+    enough = lambda n: paired_t_power(n, effect, paired_sd, alpha, sequential_max) >= power  # noqa: E731
+    return _fewest((z * paired_sd / abs(effect)) ** 2, enough)
 
 
 def _fewest(approximate: float, enough) -> int:
-    """The least n ≥ 2 for which ``enough(n)``, counting up from a normal approximation (a lower bound)."""
-    n = max(2, math.floor(approximate))
-    while not enough(n):
-        n += 1
-    return n
+    """The least n ≥ 2 for which ``enough(n)`` (monotone in n), searched up from a normal approximation
+    (a lower bound): doubling steps to a bracket, then bisection."""
+    low = max(2, math.floor(approximate))
+    if enough(low):
+        return low
+    step = 1
+    while not enough(low + step):
+        low, step = low + step, step * 2
+    high = low + step  # enough(high), not enough(low)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high
 
 
-def equivalence_power(n: int, margin: float, paired_sd: float, confidence: float = CONFIDENCE) -> float:
-    """Chance that the ``confidence`` t interval of ``n`` pairs lies inside ±``margin`` (true difference 0)."""
+def equivalence_power(
+    n: int, margin: float, paired_sd: float, confidence: float = CONFIDENCE, sequential_max: int | None = None
+) -> float:
+    """Chance that the ``confidence`` interval (t, or the confidence sequence of ``sequential_max``)
+    of ``n`` pairs lies inside ±``margin`` when the true difference is 0."""
     if n < 2:
         return 0.0
-    critical, scale = st.t.ppf((1 + confidence) / 2, n - 1), margin / paired_sd * math.sqrt(n)
-    return _over_chi(n - 1, lambda s: max(0.0, 2 * st.norm.cdf(scale - critical * s) - 1))
+    critical, scale = critical_value(n, confidence, sequential_max), margin / paired_sd * math.sqrt(n)
+    if not math.isfinite(critical):
+        return 0.0
+    return _over_chi(n - 1, lambda s: max(0.0, 2 * special.ndtr(scale - critical * s) - 1))
 
 
-def seeds_for_equivalence(paired_sd: float, margin: float, power: float = 0.8, confidence: float = CONFIDENCE) -> int:
-    """Fewest paired seeds whose t interval falls inside ±``margin`` with ``power`` when there is no difference."""
+def seeds_for_equivalence(
+    paired_sd: float,
+    margin: float,
+    power: float = 0.8,
+    confidence: float = CONFIDENCE,
+    sequential_max: int | None = None,
+) -> int:
+    """Fewest paired seeds whose interval falls inside ±``margin`` with ``power`` when there is no difference."""
     if margin <= 0:
         raise ValueError("margin must be positive")
     if paired_sd <= 0:
         return 2
     z = st.norm.ppf((1 + confidence) / 2) + st.norm.ppf((1 + power) / 2)
-    enough = lambda n: equivalence_power(n, margin, paired_sd, confidence) >= power  # noqa: E731
+    enough = lambda n: equivalence_power(n, margin, paired_sd, confidence, sequential_max) >= power  # noqa: E731
     return _fewest((z * paired_sd / margin) ** 2, enough)
+
+
+def _mixture_critical(n: int, alpha: float, rho: float) -> float:
+    """Half-width in standard errors of Lai's t-mixture confidence sequence at ``n`` observations.
+
+    The sequence is {μ : M_n(μ) < 1/α} with the scale-invariant mixture likelihood ratio
+    M_n(μ) = √(ρ/(n+ρ)) · (1 − S²/((n+ρ)V))^(−n/2), S = Σ(xᵢ − μ), V = Σ(xᵢ − μ)² (the
+    standardised effect mixed over N(0, 1/ρ)). M_n is a martingale under the null, so by
+    Ville's inequality the sequence covers μ at every n at once with probability ≥ 1 − α.
+    Solved for μ: |x̄ − μ| ≤ (s/√n) · √(c(n−1)/(n−c)) with c = (n+ρ)(1 − (α²ρ/(n+ρ))^(1/n)).
+    """
+    if n < 2:
+        return math.inf
+    c = (n + rho) * -math.expm1(math.log(alpha**2 * rho / (n + rho)) / n)
+    return math.sqrt(c * (n - 1) / (n - c)) if c < n else math.inf
+
+
+@functools.cache
+def mixture_rho(tightest_at: int, confidence: float = CONFIDENCE) -> float:
+    """The mixture's ρ that makes the confidence sequence narrowest at ``tightest_at`` pairs."""
+    alpha = 1 - confidence
+    found = optimize.minimize_scalar(
+        lambda log_rho: min(_mixture_critical(tightest_at, alpha, math.exp(log_rho)), 1e12),
+        bounds=(-12.0, 8.0),
+        method="bounded",
+    )
+    return float(math.exp(found.x))
+
+
+def t_confidence_sequence(values, *, sequential_max: int, confidence: float = CONFIDENCE) -> Estimate:
+    """Mean with Lai's t-mixture confidence sequence (tightest at ``sequential_max`` pairs).
+
+    Valid at every n simultaneously: read after each added seed, and stopped whenever it
+    decides, it still covers the true mean with probability ≥ ``confidence`` (normal data).
+    Unbounded (±inf) while too few values are in; wider than the t interval at any one n.
+    """
+    array = _as_array(values)
+    value = float(array.mean())
+    method = f"t-mixture confidence sequence (tightest at {sequential_max})"
+    if array.size > 1 and np.ptp(array) == 0:
+        return Estimate(value, value, value, array.size, "degenerate", confidence)
+    critical = critical_value(array.size, confidence, sequential_max)
+    if not math.isfinite(critical):
+        return Estimate(value, -math.inf, math.inf, array.size, method, confidence)
+    half = critical * float(array.std(ddof=1)) / math.sqrt(array.size)
+    return Estimate(value, value - half, value + half, array.size, method, confidence)
 
 
 def benjamini_hochberg(p_values) -> list[float]:

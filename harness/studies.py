@@ -30,6 +30,8 @@ GRACE_S = int(os.environ.get("HARNESS_GRACE_S", str(3 * HEARTBEAT_S)))
 MAX_RETRY = 3
 SKIP, STATUS, NUMBER = "harness.skip", "harness.status", "harness.number"  # trial user attributes
 TUNED, UNTUNED = "tuned", "untuned"
+SEEDS_TARGET, ROUNDS_OVER = "harness.seeds_target", "harness.rounds_over"  # confirmation study attributes
+SEQUENTIAL_TAG = "until_decided"  # run tag of a sequential campaign: its maximum seeds
 PRUNED_AT = "pruned_at_epoch"  # a pruned trial's result extra (MLflow tag harness.info.pruned_at_epoch)
 
 
@@ -116,7 +118,8 @@ class CampaignStudies:
     suite: Suite
     profile: str
     root_seed: int
-    seeds: int
+    seeds: int  # paired confirmation seeds; with ``until_decided``, the first round's (and each round's step)
+    until_decided: int | None = None  # sequential: add seeds in rounds until the verdict is decided, at most this
 
     @property
     def key(self) -> str:
@@ -130,13 +133,25 @@ class CampaignStudies:
         """What every worker of the campaign must agree on (one campaign runs on one Keras backend)."""
         from harness.backends import selected
 
-        return {
+        identity = {
             "keras_backend": selected(),
             "suite_digest": self.suite.digest,
             "budget": self.budget,
             "seeds": self.seeds,
             "root_seed": self.root_seed,
         }
+        return identity | ({"until_decided": self.until_decided} if self.until_decided else {})
+
+    def seeds_target(self, confirmation: optuna.Study) -> int:
+        """The paired seeds to confirm on now: ``seeds``, or the current round's target of a sequential campaign."""
+        if self.until_decided is None:
+            return self.seeds
+        return int(confirmation.user_attrs.get(SEEDS_TARGET, self.seeds))
+
+    @staticmethod
+    def rounds_over(confirmation: optuna.Study) -> bool:
+        """A sequential campaign has stopped adding rounds (decided, or at its maximum)."""
+        return bool(confirmation.user_attrs.get(ROUNDS_OVER))
 
     def variants(self) -> list[str]:
         """Which settings the confirmation runs use: the tuned ones, and/or the claim's own."""

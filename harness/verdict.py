@@ -26,6 +26,7 @@ class Label(StrEnum):
 MIN_PAIRS = 3  # with 2 pairs the interval rests on one degree of freedom: ±12.7 SE, the SD a single difference
 PRECISION = 0.5  # "replicated" also needs the CI's lower end at or above this fraction of the claimed effect
 ASSERTS_EFFECT = frozenset({Label.REPLICATED, Label.POSITIVE, Label.LARGER, Label.SMALLER, Label.CONTRADICTED})
+DECIDED = frozenset({Label.REPLICATED, Label.LARGER, Label.SMALLER, Label.NOT_REPLICATED, Label.CONTRADICTED})
 
 _MEANING = {
     Label.REPLICATED: f"the CI excludes 0, contains the claimed effect and rules out effects below {PRECISION:.0%} "
@@ -78,7 +79,13 @@ def _undetermined(effect: Estimate, claimed: float | None) -> Verdict | None:
     return None
 
 
-def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: float | None = None) -> Verdict:
+def judge(
+    effect: Estimate,
+    claimed: float | None,
+    paired_sd: float,
+    margin: float | None = None,
+    sequential_max: int | None = None,
+) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
     Interval ends count as inside. "Replicated" asks for precision as well as direction:
@@ -87,9 +94,11 @@ def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: flo
     is the number of paired seeds with 80% power to decide at the observed paired SD. With
     ``claimed=None`` the claim is "better", of no stated size: ``margin`` is then the
     smallest difference that matters, and a CI inside ±margin means no difference.
+    ``sequential_max``: ``effect`` is the confidence sequence of a campaign that added seeds
+    until decided, at most this many; the seeds needed are then the sequence's.
     """
     if claimed is None:
-        return _judge_direction(effect, paired_sd, margin)
+        return _judge_direction(effect, paired_sd, margin, sequential_max)
     if claimed <= 0:
         raise ValueError(f"claimed effect must be positive after orientation, got {claimed}")
     if undetermined := _undetermined(effect, claimed):
@@ -106,16 +115,20 @@ def judge(effect: Estimate, claimed: float | None, paired_sd: float, margin: flo
         elif low >= PRECISION * claimed:
             label = Label.REPLICATED
         else:
-            label, needed = Label.POSITIVE, seeds_for_power(paired_sd, (1 - PRECISION) * claimed, alpha=alpha)
+            label, needed = (
+                Label.POSITIVE,
+                seeds_for_power(paired_sd, (1 - PRECISION) * claimed, alpha=alpha, sequential_max=sequential_max),
+            )
             needed_for = f"to rule out effects below {PRECISION:.0%} of the claim if the claim is true"
     else:
         label = Label.INCONCLUSIVE if high >= claimed else Label.NOT_REPLICATED
     if label is Label.INCONCLUSIVE:
-        needed, needed_for = seeds_for_power(paired_sd, claimed, alpha=alpha), "to detect the claimed effect"
+        needed = seeds_for_power(paired_sd, claimed, alpha=alpha, sequential_max=sequential_max)
+        needed_for = "to detect the claimed effect"
     return Verdict(label, _MEANING[label], claimed, needed, needed_for)
 
 
-def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None) -> Verdict:
+def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None) -> Verdict:
     """The margin first (the same 95% interval as the TOST in the report), then the direction."""
     if margin is None or margin <= 0:
         raise ValueError(f"a direction-only claim needs a positive margin, got {margin}")
@@ -131,8 +144,8 @@ def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None) -
     else:
         label = Label.INCONCLUSIVE
         needed = max(
-            seeds_for_power(paired_sd, margin, alpha=1 - effect.confidence),
-            seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence),
+            seeds_for_power(paired_sd, margin, alpha=1 - effect.confidence, sequential_max=sequential_max),
+            seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence, sequential_max=sequential_max),
         )
         needed_for = f"to detect a difference of {margin:g} or to show none beyond ±{margin:g}"
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
@@ -146,19 +159,28 @@ def assess(
     *,
     higher_is_better: bool = True,
     confidence: float = stats.CONFIDENCE,
+    sequential_max: int | None = None,
 ) -> dict:
     """Every statistic of one paired comparison, oriented so that an improvement is positive.
 
     The verdict rests on the paired t interval (nominal coverage at these n; the BCa
     bootstrap interval is shown beside it) at ``confidence``: 95%, or a simultaneous level
     for a report's secondary comparisons (``effect`` stays the 95% interval; the verdict's
-    own interval is ``verdict.interval``). ``p`` is the sign-flip permutation test's.
+    own interval is ``verdict.interval``). ``p`` is the sign-flip permutation test's. With
+    ``sequential_max`` (a campaign that added seeds until decided, at most that many) the
+    verdict and the equivalence test read the t-mixture confidence sequence instead, which
+    stays valid however many times it was looked at.
     """
     direction = 1 if higher_is_better else -1
     b, t = direction * np.asarray(baseline, dtype=float), direction * np.asarray(treatment, dtype=float)
     oriented = stats.paired_differences(t, b)
     effect = stats.t_ci(oriented)
-    judged = effect if confidence == stats.CONFIDENCE else stats.t_ci(oriented, confidence=confidence)
+    if sequential_max is not None:
+        judged = stats.t_confidence_sequence(oriented, sequential_max=sequential_max, confidence=confidence)
+    elif confidence == stats.CONFIDENCE:
+        judged = effect
+    else:
+        judged = stats.t_ci(oriented, confidence=confidence)
     paired_sd = float(np.std(oriented, ddof=1)) if oriented.size > 1 else math.nan
     d_z = stats.cohens_dz(oriented) if np.ptp(oriented) > 0 else None
     prob = stats.prob_greater(t, b)
@@ -173,11 +195,27 @@ def assess(
         "outperforming": stats.outperforming(prob),
         "d_z": d_z.as_dict() if d_z else None,
         "g_z": stats.hedges_gz(d_z).as_dict() if d_z else None,
-        "equivalence": stats.tost(oriented, margin, confidence) if margin else None,
-        "seeds_for_power": stats.seeds_for_power(paired_sd, target) if target and paired_sd > 0 else None,
+        "equivalence": _equivalence(oriented, margin, judged, sequential_max) if margin else None,
+        "seeds_for_power": stats.seeds_for_power(paired_sd, target, sequential_max=sequential_max)
+        if target and paired_sd > 0
+        else None,
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
-        "verdict": judge(judged, claimed, paired_sd, margin).as_dict() | {"interval": judged.as_dict()},
+        "verdict": judge(judged, claimed, paired_sd, margin, sequential_max).as_dict() | {"interval": _bounded(judged)},
     }
+
+
+def _bounded(estimate: Estimate) -> dict:
+    """An estimate for JSON: an unbounded end (a young confidence sequence's) becomes None."""
+    return {k: None if v in (-math.inf, math.inf) else v for k, v in estimate.as_dict().items()}
+
+
+def _equivalence(oriented: np.ndarray, margin: float, judged: Estimate, sequential_max: int | None) -> dict:
+    """TOST at the verdict's level; in sequential mode, whether the confidence sequence lies inside ±margin."""
+    if sequential_max is None:
+        return stats.tost(oriented, margin, judged.confidence)
+    decided = judged.method != "degenerate" and judged.n >= 2
+    inside = -margin < judged.low and judged.high < margin
+    return {"margin": margin, "p": None, "equivalent": inside if decided else None, "n": judged.n}
 
 
 def spread_verdict(low: float | None, high: float | None) -> str:

@@ -4,7 +4,8 @@ Any number of workers, on one machine or many, can share one campaign through it
 Optuna storage. Sweep trials are drawn arm by arm (the arm with the fewest trials
 first); when every arm's sweep is finished, the confirmation runs (each arm's best
 params on fresh paired seeds) are queued as enqueued trials of the confirmation study
-and pulled the same way. Every trial is also an MLflow run; a trial whose MLflow run
+and pulled the same way, up to the seeds target (a sequential campaign raises it round by
+round). Every trial is also an MLflow run; a trial whose MLflow run
 already finished (the worker died before telling Optuna) is not trained again.
 """
 
@@ -71,6 +72,7 @@ class Worker:
     tags: dict[str, str]
     threads: int | None = None
     confirm: bool = True  # False: stop when the sweeps are finished
+    follow_rounds: bool = False  # a sequential campaign's remote worker: wait for further rounds until they are over
     on_finished: Callable[[str], None] = lambda message: None
     poll_s: float = 2.0
     ran: int = field(default=0, init=False)
@@ -114,12 +116,15 @@ class Worker:
             return None
         if not self.confirm:
             return "done"
-        self._queue_confirmations(sweeps, confirmation)
+        wanted = self._confirmation_keys(self.studies.seeds_target(confirmation))
+        self._queue_confirmations(sweeps, confirmation, wanted)
         trials = confirmation.get_trials(deepcopy=False)
         if any(t.state == TrialState.WAITING for t in trials):
             return confirmation, self._confirmation_trial
         keys = {confirmation_key(*self._key_of(t)) for t in done(trials) if ARM in t.user_attrs}
-        return "done" if len(keys) >= len(self._confirmation_keys()) else None
+        if len(keys) < len(wanted):
+            return None
+        return None if self.follow_rounds and not self.studies.rounds_over(confirmation) else "done"
 
     # sweep --------------------------------------------------------------------------
     def _sweep_trial(self, arm: str, trial: optuna.Trial) -> float:
@@ -150,20 +155,20 @@ class Worker:
         return self._value(trial, result, objective, f"sweep {arm} #{number}")
 
     # confirmation -------------------------------------------------------------------
-    def _confirmation_keys(self) -> list[tuple[str, str, int]]:
+    def _confirmation_keys(self, seeds: int) -> list[tuple[str, str, int]]:
         arms = self.studies.suite.arms
-        return [(v, a, i) for v in self.studies.variants() for i in range(self.studies.seeds) for a in arms]
+        return [(v, a, i) for v in self.studies.variants() for i in range(seeds) for a in arms]
 
     @staticmethod
     def _key_of(trial) -> tuple[str, str, int]:
         attrs = trial.user_attrs
         return attrs[VARIANT], attrs[ARM], attrs[SEED_INDEX]
 
-    def _queue_confirmations(self, sweeps: dict, confirmation) -> None:
-        """Enqueue every confirmation run that has no trial yet (seed by seed, all arms)."""
+    def _queue_confirmations(self, sweeps: dict, confirmation, wanted: list[tuple[str, str, int]]) -> None:
+        """Enqueue every wanted confirmation run that has no trial yet (seed by seed, all arms)."""
         present = {self._key_of(t) for t in in_budget(confirmation.get_trials(deepcopy=False)) if ARM in t.user_attrs}
         best = {arm: best_params(study) or {} for arm, study in sweeps.items()}
-        for variant, arm, index in self._confirmation_keys():
+        for variant, arm, index in wanted:
             if (variant, arm, index) not in present:
                 params = best[arm] if variant == TUNED else {}
                 attrs = {VARIANT: variant, ARM: arm, SEED_INDEX: index, PARAMS: json.dumps(params, sort_keys=True)}

@@ -55,3 +55,10 @@ def test_adjusted_verdicts_of_a_null_report_rarely_assert_an_effect():
 def test_diverged_runs_are_counted_as_they_stood():
     result = calibration.diverged_suite(repetitions=200, n_seeds=10)
     assert result["true_effect"] == pytest.approx(-0.04) and 0.5 < result["coverage"]["rate"] < 0.97
+
+
+def test_sequential_mode_keeps_false_effects_at_5_percent_where_peeking_does_not():
+    result = calibration.sequential_suite(repetitions=100, effect=0.0, claimed=calibration.CLAIMED)
+    assert result["any_look_sequence"]["low"] <= 0.05 and result["asserted_at_stop"]["low"] <= 0.05
+    assert result["any_look_peeking_t"]["rate"] > 0.1  # the t interval re-read every round: inflated
+    assert sum(result["labels_at_stop"].values()) == 100 and 5 <= result["seeds_used"]["value"] <= 50

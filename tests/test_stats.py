@@ -247,3 +247,62 @@ def test_dz_interval_is_found_for_two_nearly_equal_differences():
     assert estimate.low < estimate.value < estimate.high
     for bound, tail in ((estimate.low, 0.025), (estimate.high, 0.975)):
         assert st.nct.sf(observed, 1, bound * np.sqrt(2)) == pytest.approx(tail, abs=1e-6)
+
+
+def _misses_at_any_n(x: np.ndarray, critical) -> np.ndarray:
+    """Per simulated sequence: does the interval (half-width critical(n) · s/√n) miss the true mean 0 at some n?"""
+    n = np.arange(1, x.shape[1] + 1)
+    mean = np.cumsum(x, axis=1) / n
+    sd = np.sqrt(np.maximum(np.cumsum(x**2, axis=1) - n * mean**2, 0) / np.maximum(n - 1, 1))
+    half = np.array([critical(i) for i in n[1:]]) * sd[:, 1:] / np.sqrt(n[1:])
+    return (np.abs(mean[:, 1:]) > half).any(axis=1)
+
+
+def test_confidence_sequence_covers_at_every_n_at_once_where_the_t_interval_does_not():
+    """Read after every added seed up to 30, the sequence misses the truth in ≤ 5% of sequences; t in > 20%."""
+    x = np.random.default_rng(3).standard_normal((4000, 30))
+    sequence = _misses_at_any_n(x, lambda n: stats.critical_value(n, sequential_max=30)).mean()
+    fixed = _misses_at_any_n(x, lambda n: stats.critical_value(n)).mean()
+    assert sequence <= 0.05 and fixed > 0.2
+    heavy = np.random.default_rng(4).standard_t(5, (4000, 30))  # symmetric heavy tails
+    assert _misses_at_any_n(heavy, lambda n: stats.critical_value(n, sequential_max=30)).mean() <= 0.05
+
+
+def test_confidence_sequence_boundary_is_where_the_mixture_likelihood_ratio_reaches_one_over_alpha():
+    """Against the mixture written out: ∫ N(δ; 0, 1/ρ) · LR(δ) dδ, LR integrated over σ with the scale-invariant
+    measure dσ/σ (numerically), evaluated at the sequence's upper end, equals 1/α = 20."""
+    from scipy import integrate
+
+    x = np.array([0.3, -0.2, 0.9, 0.4, 0.1, 0.7, -0.1, 0.5])
+    estimate = stats.t_confidence_sequence(x, sequential_max=20)
+    rho, n = stats.mixture_rho(20), x.size
+    centred = x - estimate.high  # the null mean μ at the boundary
+    scale = np.sqrt(np.mean(centred**2))
+
+    def likelihood(delta: float) -> float:  # ∫ σ^-n exp(-Σ(x - μ - δσ)² / 2σ²) dσ/σ, in units of the data's scale
+        return integrate.quad(
+            lambda s: s ** (-n - 1) * np.exp(-np.sum((centred / scale - delta * s) ** 2) / (2 * s**2)), 0, np.inf
+        )[0]
+
+    mixed = integrate.quad(lambda d: st.norm.pdf(d, scale=rho**-0.5) * likelihood(d), -np.inf, np.inf)[0]
+    assert mixed / likelihood(0.0) == pytest.approx(20, rel=1e-4)
+
+
+def test_confidence_sequence_is_unbounded_early_wider_than_t_and_degenerate_without_spread():
+    assert stats.t_confidence_sequence([0.1, 0.3], sequential_max=20).low == -np.inf
+    x = np.random.default_rng(5).normal(0.5, 1, 40)
+    for n in (5, 10, 20, 40):
+        sequence, fixed = stats.t_confidence_sequence(x[:n], sequential_max=20), stats.t_ci(x[:n])
+        assert sequence.low < fixed.low and sequence.high > fixed.high and sequence.n == n
+    assert stats.t_confidence_sequence([0.2, 0.2, 0.2], sequential_max=20).method == "degenerate"
+
+
+def test_sequential_power_and_seeds_exceed_fixed_n_and_agree_with_simulation():
+    fixed, sequential = stats.seeds_for_power(1.0, 1.0), stats.seeds_for_power(1.0, 1.0, sequential_max=30)
+    assert sequential > fixed
+    power = stats.paired_t_power(sequential, 1.0, 1.0, sequential_max=30)
+    assert power >= 0.8 > stats.paired_t_power(sequential - 1, 1.0, 1.0, sequential_max=30)
+    x = np.random.default_rng(6).normal(1.0, 1.0, (20000, sequential))
+    half = stats.critical_value(sequential, sequential_max=30) * x.std(axis=1, ddof=1) / np.sqrt(sequential)
+    assert (np.abs(x.mean(axis=1)) > half).mean() == pytest.approx(power, abs=0.01)
+    assert stats.seeds_for_equivalence(1.0, 0.5, sequential_max=30) > stats.seeds_for_equivalence(1.0, 0.5)

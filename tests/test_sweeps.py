@@ -290,3 +290,52 @@ def test_report_finds_every_run_after_a_resume_with_another_jobs(synthetic):
     assert results["untuned"]["comparisons"][0]["n_pairs"] == 3
     best = results["tuning"]["arms"]["treatment"]["best_params"]
     assert results["settings"]["treatment"] == suite.settings_dict("smoke", "treatment", 0, best)
+
+
+def _confirmed_seeds(workspace: Path) -> Counter:
+    tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
+    runs = tracker.client.search_runs([tracker.experiment("synthetic")], "tags.`harness.kind` = 'trial'")
+    return Counter(int(run.data.tags["harness.seed_index"]) for run in runs)
+
+
+def test_sequential_campaign_adds_rounds_until_decided_and_resumes_without_new_runs(synthetic, capsys):
+    """Rounds of 3 seeds: undecided at 3 (the confidence sequence is still unbounded), decided at 6."""
+    assert main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "12"]) == 0
+    out = capsys.readouterr().err
+    assert "look at 3 seeds: inconclusive — adding seeds up to 6" in out
+    assert "look at 6 seeds: replicated — decided; no further rounds" in out
+    assert _confirmed_seeds(synthetic) == Counter({i: 2 for i in range(6)})  # both arms, each seed once
+    results = json.loads((synthetic / "reports" / "synthetic" / "sequential" / "results.json").read_text())
+    assert results["mode"]["kind"] == "sequential" and results["mode"]["max_seeds"] == 12
+    interval = results["comparison"]["verdict"]["interval"]
+    effect = results["comparison"]["effect"]
+    assert interval["method"].startswith("t-mixture") and interval["n"] == 6
+    assert interval["low"] < effect["low"] and interval["high"] > effect["high"]  # wider than the fixed-n t interval
+    report = (synthetic / "reports" / "synthetic" / "sequential" / "report.md").read_text()
+    assert "Mode: **sequential**" in report and "confidence sequence" in report
+    assert main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "12"]) == 0  # resume: nothing new
+    assert _confirmed_seeds(synthetic) == Counter({i: 2 for i in range(6)})
+
+
+def test_sequential_campaign_stops_at_its_maximum_and_a_remote_worker_follows_the_rounds(synthetic):
+    options = ["synthetic", "--profile", "sequential", "--until-decided", "4"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "harness", "worker", *options], env=_env(), stderr=subprocess.PIPE, text=True
+    )
+    try:
+        campaign = subprocess.run(
+            [sys.executable, "-m", "harness", "campaign", *options], env=_env(), capture_output=True, text=True
+        )
+        assert campaign.returncode == 0, campaign.stderr[-2000:]
+        assert worker.wait(timeout=120) == 0  # it leaves once the campaign stops adding rounds
+    finally:
+        worker.kill()
+    assert "look at 3 seeds" in campaign.stderr and "look at 4 seeds" in campaign.stderr
+    assert _confirmed_seeds(synthetic) == Counter({i: 2 for i in range(4)})  # the second round is cut to the maximum
+
+
+def test_until_decided_below_the_first_round_is_one_line_before_anything_runs(synthetic, capsys):
+    assert main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "2"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "--until-decided 2" in error and "at least 3" in error
+    assert not (synthetic / "runs").exists()

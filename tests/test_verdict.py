@@ -143,3 +143,41 @@ def test_assess_orients_lower_is_better_metrics():
     assert result["effect"]["value"] == pytest.approx(0.1625)
     assert result["prob_treatment_better"]["value"] == 1.0
     assert result["equivalence"] is None
+
+
+def test_sequential_assessment_reads_the_confidence_sequence_and_stays_json_safe():
+    import json
+
+    from harness.stats import t_confidence_sequence
+    from harness.verdict import assess
+
+    baseline = [0.912, 0.905, 0.921, 0.899, 0.915, 0.908, 0.917, 0.903, 0.910, 0.914]
+    treatment = [0.925, 0.911, 0.919, 0.915, 0.930, 0.912, 0.922, 0.916, 0.913, 0.929]
+    fixed = assess(baseline, treatment, claimed=0.02, margin=0.005)
+    result = assess(baseline, treatment, claimed=0.02, margin=0.005, sequential_max=20)
+    sequence = t_confidence_sequence([t - b for t, b in zip(treatment, baseline, strict=True)], sequential_max=20)
+    assert result["verdict"]["interval"]["low"] == pytest.approx(sequence.low) and sequence.low < fixed["effect"]["low"]
+    assert result["effect"] == fixed["effect"]  # the fixed-n interval is still shown beside it
+    assert result["equivalence"] == {"margin": 0.005, "p": None, "equivalent": False, "n": 10}
+    assert result["seeds_for_power"] > fixed["seeds_for_power"]
+    early = assess(baseline[:3], treatment[:3], claimed=0.02, margin=0.005, sequential_max=20)
+    assert early["verdict"]["interval"]["low"] is None and early["verdict"]["label"] == "inconclusive"
+    json.dumps(early, allow_nan=False)  # an unbounded sequence is written as null, not as Infinity
+
+
+def test_stopping_when_the_sequence_decides_keeps_false_effects_at_5_percent():
+    """A/A, seeds added in rounds of 5 up to 30, stopping at the first verdict that asserts an effect."""
+    import numpy as np
+
+    from harness.stats import t_confidence_sequence
+    from harness.verdict import ASSERTS_EFFECT
+
+    rng = np.random.default_rng(9)
+    asserted = 0
+    for differences in rng.normal(0.0, 1.0, (400, 30)):
+        for n in range(5, 31, 5):
+            estimate = t_confidence_sequence(differences[:n], sequential_max=30)
+            if judge(estimate, 0.5, float(np.std(differences[:n], ddof=1))).label in ASSERTS_EFFECT:
+                asserted += 1
+                break
+    assert asserted / 400 <= 0.05

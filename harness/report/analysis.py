@@ -12,7 +12,7 @@ from scipy import stats as st
 from harness import stats
 from harness.report.stability import spread
 from harness.report.torture import config_search, search_curve
-from harness.studies import PRUNED_AT
+from harness.studies import PRUNED_AT, SEQUENTIAL_TAG
 from harness.suites import Comparison, Protocol, Suite
 from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
@@ -207,10 +207,10 @@ def _band(runs: list[list[float]]) -> dict:
 
 
 def _compare(
-    suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, metric: str, confidence: float
+    suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, metric: str, judging: dict
 ) -> dict | None:
     """One comparison on one protocol's metric over the seeds finished in both arms, its verdict read
-    on a ``confidence`` interval; None if < 2."""
+    as ``judging`` says (``assess``'s ``confidence`` and ``sequential_max``); None if < 2."""
     base, treat, direction = comparison.baseline, comparison.treatment, suite.claim.direction
     seeds = sorted(
         i
@@ -222,7 +222,7 @@ def _compare(
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
-    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, confidence=confidence)
+    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, **judging)
     oriented = direction * (t - b)
     best = int(np.argmax(oriented))
     missing = _missing_pairs(by_arm, (base, treat), seeds, metric)
@@ -239,7 +239,7 @@ def _compare(
         "torture": search_curve(oriented, claimed),
         "missing_pairs": missing,
         "incomplete": len(missing) > MAX_MISSING_SHARE * (len(seeds) + len(missing)),
-        "sensitivity": _worst_case(by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin),
+        "sensitivity": _worst_case(by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging),
         "per_seed": [
             {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv)}
             for i, bv, tv in zip(seeds, b, t, strict=True)
@@ -275,6 +275,7 @@ def _worst_case(
     direction: int,
     claimed: float | None,
     margin: float | None,
+    judging: dict,
 ) -> dict | None:
     """The verdict with every failed run scored as the worst outcome of its arm (both arms run)."""
     scored = {arm: [_score(by_arm[arm][i], metric) for i in seeds] for arm in arms}
@@ -288,7 +289,7 @@ def _worst_case(
         return None
     b = np.array(scored[arms[0]] + [pair[0] for pair in filled])
     t = np.array(scored[arms[1]] + [pair[1] for pair in filled])
-    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1)
+    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, **judging)
     return {"n_filled": len(filled), "effect": assessed["effect"], "verdict": assessed["verdict"]}
 
 
@@ -304,6 +305,26 @@ def _test_selection_inflation(runs: dict[int, TrialRecord], protocols: dict[str,
     pairs = [(_score(r, selected), _score(r, honest)) for r in runs.values()] if selected else []
     gaps = [a - b for a, b in pairs if a is not None and b is not None]
     return stats.mean_ci(gaps).as_dict() if gaps else None
+
+
+def sequential_maximum(records: list[TrialRecord]) -> int | None:
+    """The campaign's ``--until-decided`` maximum (a tag of each of its runs), or None for a fixed-n campaign."""
+    found = {r.tags[SEQUENTIAL_TAG] for r in records if r.tags.get(SEQUENTIAL_TAG)}
+    if len(found) > 1:
+        raise NoResults(f"the runs come from campaigns with different --until-decided maxima: {sorted(found)}")
+    return int(found.pop()) if found else None
+
+
+def _mode(sequential_max: int | None) -> dict:
+    """How the verdicts' intervals were made, for the report."""
+    if sequential_max is None:
+        return {"kind": "fixed", "interval": "paired t interval"}
+    return {
+        "kind": "sequential",
+        "max_seeds": sequential_max,
+        "interval": f"t-mixture confidence sequence (Lai), tightest at {sequential_max} pairs; valid at every number "
+        "of seeds however often it was read",
+    }
 
 
 def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Callable[[str, int], str]) -> dict:
@@ -348,16 +369,18 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
 
     family = len(suite.all_comparisons()) * len(protocols)
     simultaneous = 1 - (1 - stats.CONFIDENCE) / family  # Bonferroni over the report's comparisons × protocols
+    sequential_max = sequential_maximum(current)
 
-    def level(comparison: Comparison, metric_name: str) -> float:
+    def judging(comparison: Comparison, metric_name: str) -> dict:
         own = (comparison.baseline, comparison.treatment) == (claim.baseline.arm, claim.treatment.arm)
-        return stats.CONFIDENCE if own and metric_name == metric else simultaneous
+        confidence = stats.CONFIDENCE if own and metric_name == metric else simultaneous
+        return {"confidence": confidence, "sequential_max": sequential_max}
 
     comparisons = [
         found
         for comparison in suite.all_comparisons()
         for name, protocol in protocols.items()
-        if (found := _compare(suite, by_arm, comparison, name, protocol.metric, level(comparison, protocol.metric)))
+        if (found := _compare(suite, by_arm, comparison, name, protocol.metric, judging(comparison, protocol.metric)))
     ]
     for comparison, adjusted in zip(
         comparisons, stats.benjamini_hochberg([c["p_value"] for c in comparisons]), strict=True
@@ -402,10 +425,11 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
         "comparison": headline,
         "comparisons": comparisons,
         "multiplicity": {
-            "method": "Bonferroni: simultaneous t intervals for every comparison but the claim's own",
+            "method": "Bonferroni: simultaneous intervals for every comparison but the claim's own",
             "family": family,
             "confidence": simultaneous,
         },
+        "mode": _mode(sequential_max),
         "grid": grid,
         "stability": spread(suite, per_seed),
         "provenance": dict(provenance),

@@ -74,6 +74,34 @@ def _d(estimate: dict | None) -> str:
     return "—" if estimate is None else f"{estimate['value']:.2f} ({estimate['low']:.2f} to {estimate['high']:.2f})"
 
 
+def _judged_on(c: dict, fmt: Formatter) -> str:
+    """The verdict's own interval when it is not the row's 95% paired t interval (None ends: unbounded)."""
+    interval = c["verdict"].get("interval")
+    if not interval or interval["method"] == "degenerate":
+        return ""
+    if (interval["confidence"], interval["method"]) == (c["effect"]["confidence"], "t"):
+        return ""
+    what = "confidence sequence" if interval["method"].startswith("t-mixture") else "CI"
+    if interval["low"] is None:
+        return f" (on its {interval['confidence']:.1%} {what}, still unbounded at n = {interval['n']})"
+    low, high = fmt.delta(interval["low"]), fmt.delta(interval["high"])
+    return f" (on its {interval['confidence']:.1%} {what} {low} to {high})"
+
+
+def mode_lines(results: dict) -> list[str]:
+    """Which mode made the verdicts: fixed n (t intervals) or sequential (confidence sequences)."""
+    mode = results.get("mode") or {"kind": "fixed"}
+    if mode["kind"] != "sequential":
+        return []
+    return [
+        f"Mode: **sequential** — paired seeds were added in rounds until the verdict was decided, at most "
+        f"{mode['max_seeds']}. Verdicts read the {mode['interval']}: a 95% sequence covers the true effect at every "
+        "number of seeds at once, so stopping when it decides keeps the error rate at 5%. The paired t and BCa "
+        "intervals, P(treatment better) and p-values beside it are fixed-n figures, shown for description only.",
+        "",
+    ]
+
+
 def _multiplicity(results: dict) -> str:
     family = results.get("multiplicity")
     if not family:
@@ -125,10 +153,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
     ]
     for c in rows:
         needed = f" — ~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
-        interval = c["verdict"].get("interval")
-        if interval and interval["confidence"] != c["effect"]["confidence"]:
-            low, high = fmt.delta(interval["low"]), fmt.delta(interval["high"])
-            needed += f" (on its {interval['confidence']:.1%} CI {low} to {high})"
+        needed += _judged_on(c, fmt)
         bca = c["effect_bca"]
         lines.append(
             _row(
@@ -166,6 +191,10 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
             within = f"within ±{fmt.delta(e['margin']).lstrip('+')}"
             if e["equivalent"] is None:
                 outcome = "cannot be tested: the paired differences have no spread"
+            elif e["p"] is None:
+                outcome = (
+                    f"{'shown' if e['equivalent'] else 'not shown'} (the 95% confidence sequence inside the margin)"
+                )
             else:
                 outcome = f"{'shown' if e['equivalent'] else 'not shown'} (p = {_p(e['p'])}"
                 outcome += ", two one-sided tests at 2.5%: the 95% CI inside the margin)"
@@ -480,6 +509,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     if results["report_command"] not in results["campaign_commands"]:
         lines += [f"Report rebuilt from MLflow by: `{results['report_command']}`", ""]
     lines += backend_lines(results.get("keras_backend", ""), results["provenance"])
+    lines += mode_lines(results)
     sources = results["provenance"].get("data_source", [])
     if sources:
         lines += ["Data: " + "; ".join(sources) + ".", ""]
@@ -492,7 +522,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             "",
             f"Measured effect of `{comparison['treatment']}` over `{comparison['baseline']}` on "
             f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds (paired t); "
-            f"claimed: {_claimed(comparison, fmt)}. The verdict is *{verdict['label']}* "
+            f"claimed: {_claimed(comparison, fmt)}.{_judged_on(comparison, fmt)} The verdict is *{verdict['label']}* "
             f"because {verdict['meaning']}.",
         ]
         if comparison.get("incomplete"):
