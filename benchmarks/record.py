@@ -21,7 +21,9 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    from harness.provenance import cpu_features
+
+    return f"{cpu} ({cpu_features()}), {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def write_section(title: str, body: str) -> None:

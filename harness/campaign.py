@@ -297,12 +297,11 @@ def _report(suite: Suite, profile: str, root: int, reports_dir: Path, ready: Pre
 
 def _next_round(report: Path, studies: CampaignStudies, confirmation, console: Console) -> bool:
     """After a look: raise the seeds target for another round; False when decided or at the maximum."""
-    import json
-
+    from harness.report.results import load
     from harness.verdict import DECIDED, Label
 
-    headline = json.loads((report / "results.json").read_text())["comparison"]
-    label = headline["verdict"]["label"] if headline else "no comparison yet"
+    headline = load(report / "results.json").comparison
+    label = headline.verdict.label if headline else "no comparison yet"
     decided = headline is not None and Label(label) in DECIDED
     target = studies.seeds_target(confirmation)
     if decided or target >= studies.until_decided:

@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--deep", action="store_true", help="also build and train one batch of every (profile, arm) on a few examples"
     )
+    verify = commands.add_parser("verify", help="re-run a few seeds of a committed report and compare every metric")
+    verify.add_argument("suite", help="suite name or YAML path")
+    verify.add_argument("--profile", help="profile name (default: the suite's default_profile)")
+    verify.add_argument("--seeds", type=_positive, default=3, help="paired seeds to re-run, every arm (default 3)")
+    verify.add_argument("--pick", type=int, help="seed of the random choice of seeds (default: drawn and printed)")
+    verify.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    verify.add_argument("--data-dir", type=Path, help="where the datasets are (searched first)")
     schema = commands.add_parser("schema", help="write the JSON Schema of suite files (editor completion)")
     schema.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     for name, aliases, text in (
@@ -181,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         write_schema(args.output)
         return 0
 
-    if args.command in ("campaign", "run", "sweep", "worker"):
+    if args.command in ("campaign", "run", "sweep", "worker", "verify"):
         from harness.backends import check
 
         try:
@@ -194,9 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     from harness.data.sources import DataError
     from harness.registry import UnknownName
     from harness.report.analysis import NoResults
+    from harness.report.results import ResultsError
     from harness.studies import StorageError
     from harness.suites import SuiteError, load
     from harness.tracking import TrackingError
+    from harness.verify import VerifyError
 
     command = command_line(argv)
     if getattr(args, "data_dir", None):
@@ -207,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
             _reports(args, command, console)
             return 0
         suite = load(args.suite)
+        if args.command == "verify":
+            from harness.verify import verify
+
+            profile, _ = suite.profile(args.profile)
+            return verify(
+                suite, profile, seeds=args.seeds, pick=args.pick, reports_dir=args.reports_dir, console=console
+            )
         if args.command in ("campaign", "run", "sweep"):
             from harness.campaign import run_campaign
 
@@ -248,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         NoResults,
         StorageError,
         OptionError,
+        VerifyError,
+        ResultsError,
     ) as error:
         console.error(str(error))
         return 2

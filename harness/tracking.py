@@ -66,6 +66,7 @@ class TrialRecord:
     history: dict[str, list[float]]
     wall_time_s: float
     tags: dict[str, str]
+    run_id: str = ""  # the MLflow run
 
 
 def _flatten(prefix: str, value: Any) -> dict[str, str]:
@@ -270,6 +271,7 @@ class Tracker:
                     history=history,
                     wall_time_s=metrics.get("wall_time_s", float("nan")),
                     tags={k.removeprefix(TAG): v for k, v in tags.items() if k.startswith(TAG)},
+                    run_id=run.info.run_id,
                 )
             )
         return records

@@ -207,7 +207,10 @@ class Worker:
         result = run_trial(spec, self.threads, [reporter] if reporter else [])
         if reporter and reporter.pruned_at:
             result.extra[PRUNED_AT] = str(reporter.pruned_at)
-        self.tracker.log_trial(self.experiment, self.parent_run, campaign, result, {**self.tags, **tags}, kind=kind)
+        threads = {"threads": str(self.threads or os.cpu_count())}  # CPU thread pools: a kernel path decider
+        self.tracker.log_trial(
+            self.experiment, self.parent_run, campaign, result, {**self.tags, **threads, **tags}, kind=kind
+        )
         self.ran += 1
         return result
 

@@ -121,7 +121,7 @@ def test_python_batches_load_exactly_as_keras_arranges_them(tmp_path, form):
         np.testing.assert_array_equal(got, expected)
     assert (loaded.num_classes, loaded.kind, loaded.input_shape) == (10, "images", (32, 32, 3))
     assert not loaded.lossy and "original CIFAR-10 python batches" in loaded.source
-    assert loaded.source.startswith("$HARNESS_DATA_DIR: ")
+    assert loaded.source.startswith("$HARNESS_DATA_DIR/")
     from harness.workloads.components import CIFAR10
 
     assert CIFAR10.loader == "harness.data.cifar10:load"
@@ -133,7 +133,7 @@ def test_keras_extracted_batches_in_the_keras_cache_are_found(tmp_path, monkeypa
     _write(tmp_path / "keras-home" / "datasets" / "cifar-10-batches-py", _batch_files(data), "folder")
     loaded = cifar10.load()
     np.testing.assert_array_equal(loaded.test.x, data["x_test"])
-    assert loaded.source.startswith("Keras cache: ") and "cifar-10-batches-py/cifar-10-batches-py" in loaded.source
+    assert loaded.source.startswith("Keras cache/") and "cifar-10-batches-py/cifar-10-batches-py" in loaded.source
 
 
 @pytest.mark.parametrize("form", ["tarball", "folder"])
@@ -321,7 +321,7 @@ def test_download_goes_through_keras_get_file(tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded.train.x, data["x_train"])
     assert loaded.source.startswith(f"download ({cifar10.URL}): ") and not loaded.lossy
     cifar10.load.cache_clear()
-    assert cifar10.load().source.startswith("Keras cache: ")  # found locally from now on
+    assert cifar10.load().source.startswith("Keras cache/")  # found locally from now on
 
 
 def test_failed_download_is_reported(monkeypatch):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.report.results import load as load_results
 from harness.studies import CampaignStudies, done, in_budget, open_storage
 from harness.suites import load
 from harness.tracking import KIND_SWEEP, KIND_TRIAL, Tracker
@@ -113,6 +114,34 @@ def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
     assert (
         "## The torture meter" in report and (synthetic / "reports" / "synthetic" / "smoke" / "torture.png").is_file()
     )
+    _headline_from_runs_csv_alone(synthetic / "reports" / "synthetic" / "smoke", results)
+
+
+def _headline_from_runs_csv_alone(folder: Path, results: dict) -> None:
+    """runs.csv has every run; the report's headline interval is recomputed from it and nothing else."""
+    import csv
+
+    import numpy as np
+
+    from harness import stats
+
+    with (folder / "runs.csv").open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert Counter(row["kind"] for row in table) == {"sweep": 8, "trial": 12}
+    assert {row["status"] for row in table} <= {"ok", "diverged", "failed", "pruned"}
+    assert all(row["mlflow_run_id"] and row["settings_hash"] and row["git_commit"] for row in table)
+    scores = {
+        (row["arm"], int(row["seed_index"])): float(row["metric:test_accuracy"])
+        for row in table
+        if row["kind"] == "trial"
+        and row["variant"] == results["variant"]
+        and row["current"] == "true"
+        and row["status"] in ("ok", "diverged")
+    }
+    seeds = sorted(i for arm, i in scores if arm == "baseline" and ("treatment", i) in scores)
+    differences = np.array([scores["treatment", i] - scores["baseline", i] for i in seeds])
+    assert stats.t_ci(differences).as_dict() == results["comparison"]["effect"]
+    assert load_results(folder / "results.json").comparison.effect.low == results["comparison"]["effect"]["low"]
 
 
 def test_report_all_suites_writes_html_md_and_the_index(synthetic, capsys):
@@ -313,7 +342,9 @@ def test_sequential_campaign_adds_rounds_until_decided_and_resumes_without_new_r
     assert interval["low"] < effect["low"] and interval["high"] > effect["high"]  # wider than the fixed-n t interval
     report = (synthetic / "reports" / "synthetic" / "sequential" / "report.md").read_text()
     assert "Mode: **sequential**" in report and "confidence sequence" in report
-    assert main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "12"]) == 0  # resume: nothing new
+    assert (
+        main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "12"]) == 0
+    )  # resume: nothing new
     assert _confirmed_seeds(synthetic) == Counter({i: 2 for i in range(6)})
 
 
@@ -339,3 +370,47 @@ def test_until_decided_below_the_first_round_is_one_line_before_anything_runs(sy
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "--until-decided 2" in error and "at least 3" in error
     assert not (synthetic / "runs").exists()
+
+
+def test_verify_reruns_committed_seeds_and_catches_a_changed_number(synthetic, capsys):
+    assert main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "3"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "synthetic", "--profile", "sequential", "--seeds", "2", "--pick", "5"]) == 0
+    out = "".join(capsys.readouterr())
+    assert "(picked with --pick 5)" in out and "identical: every final metric of 4 re-run runs" in out
+    import csv
+
+    table = synthetic / "reports" / "synthetic" / "sequential" / "runs.csv"
+    with table.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # every committed test accuracy nudged: the same platform now disagrees
+        row["metric:test_accuracy"] = repr(float(row["metric:test_accuracy"]) + 1e-9)
+    with table.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["verify", "synthetic", "--profile", "sequential", "--seeds", "1", "--pick", "5"]) == 1
+    out = "".join(capsys.readouterr())
+    assert "test_accuracy: largest |committed − now| = 1e-09" in out and "not reproducible here" in out
+    assert "headline treatment − baseline (test_accuracy): 95% CI" in out
+
+
+def test_verify_bad_input_is_one_line(synthetic, capsys, monkeypatch):
+    assert main(["verify", "synthetic", "--profile", "smoke"]) == 2
+    assert "this profile was never run here" in capsys.readouterr().err
+    assert main(["campaign", "synthetic", "--profile", "sequential", "--until-decided", "3"]) == 0
+    folder = synthetic / "reports" / "synthetic" / "sequential"
+    (folder / "runs.csv").rename(folder / "kept.csv")
+    capsys.readouterr()
+    assert main(["verify", "synthetic", "--profile", "sequential"]) == 2
+    assert "has no per-run data (runs.csv)" in capsys.readouterr().err
+    (folder / "kept.csv").rename(folder / "runs.csv")
+    changed = synthetic / "suites"
+    changed.mkdir()
+    text = (SUITES / "synthetic.yaml").read_text().replace("overrides: {sd: 0.002}", "overrides: {sd: 0.003}")
+    (changed / "synthetic.yaml").write_text(text)
+    monkeypatch.setenv("HARNESS_SUITES_DIR", str(changed))
+    assert main(["verify", "synthetic", "--profile", "sequential"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "is not the suite file the report was made from" in error
+    assert "baseline.sd: report 0.002, file 0.003" in error

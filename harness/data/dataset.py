@@ -38,7 +38,7 @@ class Dataset:
     test: Split
     num_classes: int
     kind: Kind
-    source: str  # where it was found and which copy, e.g. "$HARNESS_DATA_DIR: fashion-mnist"
+    source: str  # where it was found and which copy, e.g. "$HARNESS_DATA_DIR/fashion-mnist"
     digest: str  # SHA-256 identifying the source content
     vocabulary_size: int | None = None  # tokens: ids are below this
     lossy: bool = False  # a lossy re-encoding (the CIFAR-10 JPEG copy)

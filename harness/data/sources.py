@@ -130,12 +130,13 @@ def dataset_digest(spec: DatasetSpec) -> str:
 
 
 def describe_place(label: str, path: Path) -> str:
-    """Where data was found, without this machine's paths: ``$HARNESS_DATA_DIR: fashion-mnist``."""
+    """Where data was found, relative to the root that found it and never as this machine's path:
+    ``$HARNESS_DATA_DIR/fashion-mnist``, ``Keras cache/cifar-10-batches-py``, ``debian package: fashion-mnist``."""
     roots = {"$HARNESS_DATA_DIR": os.environ.get("HARNESS_DATA_DIR"), "Keras cache": str(keras_cache_dir())}
     if root := roots.get(label):
         try:
             relative = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-            return label if relative == "." else f"{label}: {relative}"
+            return label if relative == "." else f"{label}/{relative}"
         except ValueError:
             pass
     return f"{label}: {path if label == 'explicit path' else Path(path).name}"  # a path the user gave stays

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from harness.console import Console
+from harness.report import runs
 from harness.report.analysis import analyse, one_backend, sweep_torture, tuning_summary
 from harness.report.figures import (
     budget_plot,
@@ -21,10 +21,12 @@ from harness.report.figures import (
 from harness.report.html import to_html, write_text_atomic
 from harness.report.index import write_index
 from harness.report.markdown import Formatter, render
+from harness.report.results import dump
 from harness.report.stability import robustness
 from harness.suites import Suite
 
 FORMATS = ("md", "html")
+RUNS_FILE = "runs.csv"
 
 
 def write_report(
@@ -47,7 +49,7 @@ def write_report(
     (``backend``, or the only one present); ``pool_backends`` pools several, and the report says so.
     """
     from harness.studies import TUNED, UNTUNED, campaign_key
-    from harness.tracking import KIND_SWEEP, Tracker
+    from harness.tracking import KIND_SWEEP, Tracker, TrialRecord
     from harness.trial import settings_hash
 
     tracker = tracker or Tracker()
@@ -85,6 +87,14 @@ def write_report(
         untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED))
         results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"]}
     results["report_command"] = command
+
+    def current(record: TrialRecord) -> bool:  # the runs the report reads (sweeps: of today's suite file)
+        if record.tags.get("kind") == KIND_SWEEP:
+            return record.tags.get("suite_digest") == suite.digest
+        variant = record.tags.get("variant", UNTUNED)
+        return record.arm in suite.arms and hashes(variant)(record.arm, record.seed_index) == record.params_hash
+
+    table = runs.rows(suite.name, profile, [*records, *sweeps], current)
     out = reports_dir / suite.name / profile
     out.mkdir(parents=True, exist_ok=True)
     figures = []
@@ -116,7 +126,8 @@ def write_report(
         )
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
-    write_text_atomic(out / "results.json", json.dumps(results, indent=2, allow_nan=False))
+    write_text_atomic(out / "results.json", dump(results))
+    write_text_atomic(out / RUNS_FILE, runs.to_csv(table))
     markdown = render(results, figures)
     if "md" in formats:
         write_text_atomic(out / "report.md", markdown)

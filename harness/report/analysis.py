@@ -10,6 +10,7 @@ import numpy as np
 from scipy import stats as st
 
 from harness import stats
+from harness.report.results import SCHEMA_VERSION
 from harness.report.stability import spread
 from harness.report.torture import config_search, search_curve
 from harness.studies import PRUNED_AT, SEQUENTIAL_TAG
@@ -18,7 +19,6 @@ from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
 from harness.verdict import assess
 
-SCHEMA_VERSION = 3
 MAX_MISSING_SHARE = 0.1  # a verdict with more of its pairs lost to failed runs is marked incomplete
 CURVE_KEYS = ("val_accuracy", "epoch_test_accuracy", "loss", "pretrain_val_accuracy")
 PROVENANCE_KEYS = (
@@ -36,6 +36,9 @@ PROVENANCE_KEYS = (
     "platform",
     "cpu",
     "cpu_count",
+    "cpu_features",
+    "onednn",
+    "threads",
     "gpu",
     "data_source",
     "data_digest",

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from harness.report.html import to_html, write_text_atomic
+from harness.report.results import SCHEMA_VERSION
 
 TITLE = "Reproducibility reports"
 MISSING = "—"
@@ -61,7 +62,7 @@ def index_row(results: dict, folder: Path, link: str) -> str:
         f"`{results.get('suite') or parts[0]}`",
         results.get("title") or MISSING,
         f"`{results.get('profile') or parts[-1]}`",
-        f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING),
+        (f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING)) + _older(results),
         claim.get("metric_label") or metric or MISSING,
         format_effect(comparison.get("effect"), metric),
         format_delta(claimed, metric) if _finite(claimed) else ("direction" if comparison else MISSING),
@@ -69,6 +70,14 @@ def index_row(results: dict, folder: Path, link: str) -> str:
         f"`{command}`" if command else MISSING,
     ]
     return "| " + " | ".join(_cell(str(cell)) for cell in cells) + " |"
+
+
+def _older(results: dict) -> str:
+    """A note for a report written by an earlier results schema (statistics of its day, no runs.csv)."""
+    version = results.get("schema_version")
+    if version == SCHEMA_VERSION:
+        return ""
+    return f" (results schema {version}: earlier statistics, no per-run data — rebuild with `harness report`)"
 
 
 def format_effect(effect: dict | None, metric: str) -> str:

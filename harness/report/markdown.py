@@ -492,7 +492,17 @@ def backend_lines(backend: str, provenance: dict[str, list[str]]) -> list[str]:
     )
     gpus = [gpu for gpu in provenance.get("gpu", []) if gpu not in ("none", "unknown")]
     on = f" on **{'; '.join(gpus)}**" if gpus else ""
-    return [f"Keras backend: **{backend}** ({versions}){on}.", ""]
+    lines = [f"Keras backend: **{backend}** ({versions}){on}.", ""]
+    if provenance.get("cpu"):  # what decides whether CPU numbers are bitwise reproducible elsewhere
+        shown = {
+            key: "; ".join(provenance.get(key, [])) or "not recorded" for key in ("cpu_features", "onednn", "threads")
+        }
+        lines += [
+            f"CPU: {'; '.join(provenance['cpu'])} (instruction sets: {shown['cpu_features']}; TensorFlow oneDNN: "
+            f"{shown['onednn']}; threads per trial: {shown['threads']}).",
+            "",
+        ]
+    return lines
 
 
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
@@ -645,8 +655,10 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         lines.append(f"| {key} | {'; '.join(values)} |")
     lines += [
         "",
-        "Every number here is in `results.json`; `harness report "
-        f"{results['suite']} --profile {results['profile']}` rebuilds this report from MLflow.",
+        "Every number here is in `results.json`, and every run behind it (failed, diverged and pruned ones too, "
+        "with its metrics, settings hash, provenance and MLflow run id) in `runs.csv`; `harness report "
+        f"{results['suite']} --profile {results['profile']}` rebuilds this report from MLflow, and `harness verify "
+        f"{results['suite']} --profile {results['profile']}` re-runs a few of its seeds and compares.",
         "",
     ]
     return "\n".join(lines)
