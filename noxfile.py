@@ -34,9 +34,11 @@ def _install(session: nox.Session, extras: str = "cpu") -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Unit tests and the end-to-end smoke campaign (pytest)."""
+    """Unit tests and the end-to-end smoke campaign (pytest), then `harness verify` of the fashion smoke report."""
     _install(session, "cpu,dev")
     session.run("pytest", *session.posargs, env=_env())
+    if not session.posargs:  # the committed fashion smoke report, re-run on 3 seeds and compared (harness verify)
+        session.run("harness", "verify", "fashion", "--profile", "smoke", "--seeds", "3", env=_env())
 
 
 # What must also hold on a backend other than TensorFlow: the optimizers, per-backend determinism,

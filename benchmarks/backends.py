@@ -11,6 +11,7 @@ alternating, to measure what the backend abstraction adds. Data from ``$HARNESS_
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -18,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from record import REPORT, write_section
+from record import REPORT, smoke_option, write_section
 
 from harness.suites import load
 
@@ -27,18 +28,18 @@ TRIAL = """
 import json, sys
 from harness.suites import load
 from harness.trial import TrialSpec, run_trial
-suite, arm = load(sys.argv[1]), sys.argv[2]
-settings = suite.settings_dict("quick", arm)
-result = run_trial(TrialSpec(suite.name, "quick", arm, 0, 1234, suite.workload.name, settings), threads=1)
+suite, arm, profile = load(sys.argv[1]), sys.argv[2], sys.argv[3]
+settings = suite.settings_dict(profile, arm)
+result = run_trial(TrialSpec(suite.name, profile, arm, 0, 1234, suite.workload.name, settings), threads=1)
 print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "accuracy": result.metrics["test_accuracy"]}))
 """
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def _trial(backend: str, tree: Path, suite_file: Path, arm: str) -> dict:
+def _trial(backend: str, tree: Path, suite_file: Path, arm: str, profile: str = "quick") -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(tree), "HARNESS_OFFLINE": "1"}
     done = subprocess.run(
-        [sys.executable, "-c", TRIAL, str(suite_file), arm],
+        [sys.executable, "-c", TRIAL, str(suite_file), arm, profile],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -54,14 +55,19 @@ def main() -> None:
     parser.add_argument("--arm", default="transfer", help="the arm whose quick trial is timed")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a checkout whose code TensorFlow is also timed with")
+    smoke_option(parser)
     args = parser.parse_args()
+    profile, backends = "quick", BACKENDS
+    if args.smoke:  # the smoke profile, on the backends installed here
+        args.repeats, profile = 1, "smoke"
+        backends = tuple(name for name in BACKENDS if importlib.util.find_spec(name))
     suite_file = ROOT / "suites" / f"{args.suite}.yaml"
-    times: dict[str, list[float]] = {name: [] for name in BACKENDS}
+    times: dict[str, list[float]] = {name: [] for name in backends}
     before: list[float] = []
     accuracy = {}
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit every column alike
-        for name in BACKENDS:
-            found = _trial(name, ROOT, suite_file, args.arm)
+        for name in backends:
+            found = _trial(name, ROOT, suite_file, args.arm, profile)
             times[name].append(found["seconds"])
             accuracy[name] = found["accuracy"]
         if args.before:

@@ -8,10 +8,15 @@ runs give the time per trial. Use it for campaigns too long to repeat just to ti
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 
-from record import write_section
+from record import REPORT, smoke_option, write_section
 
 from harness.studies import campaign_key
 from harness.suites import load
@@ -20,11 +25,19 @@ from harness.tracking import Tracker
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("suite")
+    parser.add_argument("suite", nargs="?", default="fashion")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--target-min", type=float, default=60.0)
     parser.add_argument("--note", default="", help="conditions of the run worth knowing (e.g. other load)")
+    smoke_option(parser)
     args = parser.parse_args()
+    if args.smoke:  # a synthetic campaign of the test suites, run here into a scratch store, then read back
+        scratch = Path(tempfile.mkdtemp(prefix="campaign-record-"))
+        os.environ.update(HARNESS_RUNS_DIR=str(scratch), HARNESS_SUITES_DIR=str(REPORT.parents[1] / "tests" / "suites"))
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        run = [sys.executable, "-m", "harness", "campaign", "synthetic", "--reports-dir", str(scratch / "reports")]
+        subprocess.run(run, check=True, capture_output=True, cwd=scratch)
+        args.suite, args.profile = "synthetic", "smoke"
     suite = load(args.suite)
     profile, spec = suite.profile(args.profile)
     tracker = Tracker()

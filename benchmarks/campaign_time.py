@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from record import REPORT, write_section
+from record import REPORT, smoke_option, write_section
 
 ROOT = REPORT.parents[1]
 
@@ -26,7 +26,16 @@ def main() -> None:
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--target-min", type=float, default=30.0)
+    smoke_option(parser)
     args = parser.parse_args()
+    name = args.suite
+    if args.smoke:  # the synthetic test suite: the whole command's plumbing in seconds
+        args.suite, name, args.profile, args.seeds = (
+            str(ROOT / "tests" / "suites" / "synthetic.yaml"),
+            "synthetic",
+            "smoke",
+            2,
+        )
     scratch = Path(tempfile.mkdtemp(prefix="campaign-time-"))
     env = {**os.environ, "HARNESS_RUNS_DIR": str(scratch / "runs"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -46,7 +55,7 @@ def main() -> None:
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    results = json.loads((scratch / "reports" / args.suite / args.profile / "results.json").read_text())
+    results = json.loads((scratch / "reports" / name / args.profile / "results.json").read_text())
     trials = sum(arm["n_runs"] for arm in results["arms"].values())
     body = (
         f"`harness campaign {args.suite} --profile {args.profile} --seeds {args.seeds}` from a fresh store "

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from record import REPORT, write_section
+from record import REPORT, smoke_option, write_section
 
 ROOT = REPORT.parents[1]
 
@@ -21,7 +21,10 @@ COMMANDS = {"harness ls": ["ls"]} | {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=15)
+    smoke_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.repeats = 1
     rows = []
     for label, argv in COMMANDS.items():
         times = []

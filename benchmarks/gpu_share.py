@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from record import REPORT, write_section
+from record import REPORT, smoke_option, write_section
 
 from harness.backends import selected
 
@@ -96,7 +96,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--levels", default="1,2,4,8", help="numbers of concurrent trials")
     parser.add_argument("--set", action="append", default=[], help="setting override key=JSON value, repeatable")
+    smoke_option(parser)
     args = parser.parse_args()
+    if args.smoke:  # one trial of a few images, on whatever device there is (a CPU in CI)
+        args.levels = "1"
+        small = ["data.limit_train=128", "data.limit_test=128", 'data.validation={"size": 128}', "training.epochs=2"]
+        args.set = [*args.set, *small, "training.mixed_precision=false"]
     overrides = {
         "training.epochs": 3,
         "training.test_each_epoch": False,

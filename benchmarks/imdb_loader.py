@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from record import REPORT, write_section
+from record import REPORT, smoke_option, write_section
 
 ROOT = REPORT.parents[1]
 LOAD = (
@@ -34,7 +34,10 @@ def _timed(cache: str) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    smoke_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.repeats = 1
     first, cached = [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as cache:

@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from record import write_section
+from record import smoke_option, write_section
 
 from harness.data import cifar10
 from harness.data.augment import Augmentation, AugmentedBatches, TFAugmentedBatches, channel_stats
@@ -31,11 +31,16 @@ def _epoch_rates(batches, epochs: int, stream) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=5)
+    smoke_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.epochs = 1
     start = time.perf_counter()
     data = cifar10.load()
     load_s = time.perf_counter() - start
-    x, y = data.x_train, data.y_train
+    x, y = data.train.x, data.train.y
+    if args.smoke:  # a slice of the training images
+        x, y = x[:2048], y[:2048]
     mean, std = channel_stats(x)
     arguments = (x, y, 128, 1, Augmentation(4, True), mean, std)
     rows = [

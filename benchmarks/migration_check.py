@@ -85,7 +85,19 @@ def compare(old_path: str, new_path: str) -> int:
     return 1 if differ else 0
 
 
+def smoke() -> int:
+    """``--smoke``: the first fashion smoke trial, written and compared with itself."""
+    import tempfile
+
+    key, value = one(specs(["fashion/smoke"])[0])
+    path = Path(tempfile.mkdtemp()) / "smoke.json"
+    path.write_text(json.dumps({key: value}))
+    return compare(str(path), str(path))
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--smoke":
+        sys.exit(smoke())
     if sys.argv[1] == "--compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
     out = Path(sys.argv[1])

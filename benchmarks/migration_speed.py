@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from migration_check import RENAMED
-from record import REPORT, write_section
+from record import REPORT, smoke_option, write_section
 
 ROOT = REPORT.parents[1]
 TRIAL = """
@@ -27,20 +27,20 @@ from harness.trial import TrialSpec, run_trial
 suite = load(sys.argv[1])
 arm = sys.argv[2]
 if hasattr(suite, "settings_dict"):
-    settings = suite.settings_dict("quick", arm)
+    settings = suite.settings_dict(sys.argv[3], arm)
 else:  # the code before the supervised workload
-    settings = suite.settings("quick", arm).model_dump(mode="json")
-spec = TrialSpec(suite.name, "quick", arm, 0, confirmation_seed(suite.root_seed, 0), suite.workload.name, settings)
+    settings = suite.settings(sys.argv[3], arm).model_dump(mode="json")
+spec = TrialSpec(suite.name, sys.argv[3], arm, 0, confirmation_seed(suite.root_seed, 0), suite.workload.name, settings)
 result = run_trial(spec, threads=1)
 print(json.dumps({"status": result.status, "seconds": result.wall_time_s, "metrics": result.metrics}))
 """
 
 
-def one(checkout: str, suite: str, arm: str) -> dict:
+def one(checkout: str, suite: str, arm: str, profile: str = "quick") -> dict:
     env = {**os.environ, "PYTHONPATH": checkout, "TF_CPP_MIN_LOG_LEVEL": "3"}
     suite_path = os.path.join(checkout, "suites", f"{suite}.yaml")
     done = subprocess.run(
-        [sys.executable, "-c", TRIAL, suite_path, arm], env=env, cwd=checkout, capture_output=True, text=True
+        [sys.executable, "-c", TRIAL, suite_path, arm, profile], env=env, cwd=checkout, capture_output=True, text=True
     )
     if done.returncode:
         raise SystemExit(done.stderr[-2000:])
@@ -49,16 +49,22 @@ def one(checkout: str, suite: str, arm: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--old", required=True, help="a checkout of the earlier commit")
-    parser.add_argument("--suite", required=True)
-    parser.add_argument("--arm", required=True)
+    parser.add_argument("--old", help="a checkout of the earlier commit (--smoke: this one)")
+    parser.add_argument("--suite", default="fashion")
+    parser.add_argument("--arm", default="scratch")
     parser.add_argument("--repeats", type=int, default=2)
+    smoke_option(parser)
     args = parser.parse_args()
+    profile = "smoke" if args.smoke else "quick"
+    if args.smoke:
+        args.old, args.repeats = args.old or str(ROOT), 1
+    elif not args.old:
+        parser.error("--old is required (a checkout of the earlier commit)")
     old_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.old, capture_output=True, text=True)
     old, new = [], []
     for _ in range(args.repeats):
-        old.append(one(os.path.abspath(args.old), args.suite, args.arm))
-        new.append(one(str(ROOT), args.suite, args.arm))
+        old.append(one(os.path.abspath(args.old), args.suite, args.arm, profile))
+        new.append(one(str(ROOT), args.suite, args.arm, profile))
     ratios = [n["seconds"] / o["seconds"] for o, n in zip(old, new, strict=True)]
     renamed = RENAMED.get(args.suite, {})  # the old code's metric names → the supervised workload's
     same = all(

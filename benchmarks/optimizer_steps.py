@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
 import numpy as np
-from record import write_section
+from record import smoke_option, write_section
 
 from harness.optimizers import LazyAdam, Lookahead, MaskedLazy
 
@@ -88,5 +88,8 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--steps-per-execution", type=int, default=1)
+    smoke_option(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.steps, args.repeats = 5, 1
     main()

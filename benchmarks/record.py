@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 REPORT = Path(__file__).resolve().parents[1] / "reports" / "benchmarks.md"
+SMOKE = "--smoke" in sys.argv  # one tiny repetition on a slice: printed, nothing recorded (CI runs every script so)
 HEADER = "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`; each section says how it was made.\n"
 
 
@@ -26,8 +27,16 @@ def machine() -> str:
     return f"{cpu} ({cpu_features()}), {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def smoke_option(parser) -> None:
+    """``--smoke``: the script's tiny mode (``SMOKE``), so that no benchmark script can rot unnoticed."""
+    parser.add_argument("--smoke", action="store_true", help="one tiny repetition on a slice; printed, not recorded")
+
+
 def write_section(title: str, body: str) -> None:
-    """Replace (or append) the section ``## title`` with ``body`` plus provenance."""
+    """Replace (or append) the section ``## title`` with ``body`` plus provenance (``--smoke``: print only)."""
+    if SMOKE:
+        print(f"## {title} (--smoke: not recorded)\n\n{body.strip()}")
+        return
     command = "python " + shlex.join(sys.argv)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = f"## {title}\n\n{body.strip()}\n\nMeasured {stamp} on {machine()} with `{command}`.\n"

@@ -56,6 +56,7 @@ def reverdict(path: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="results.json files (default: every committed report)")
+    parser.add_argument("--smoke", action="store_true", help="the same (it is quick); accepted for CI's uniform call")
     args = parser.parse_args()
     files = args.files or sorted((ROOT / "reports").glob("*/*/results.json"))
     print("| report | comparison | protocol | n | verdict before | verdict now | interval now (level) |")

@@ -17,7 +17,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
-from record import write_section
+from record import smoke_option, write_section
 
 from harness.data.fashion_mnist import load, task_a, task_b
 from harness.seeds import confirmation_seed
@@ -55,18 +55,21 @@ def bare_trial(settings: dict, seed: int) -> float:
         a_train, a_valid = task_a(train, classes), task_a(valid, classes)
         model_a = mlp(8, "softmax")
         compile_(model_a, "sparse_categorical_crossentropy")
-        model_a.fit(a_train.x, a_train.y, epochs=20, validation_data=(a_valid.x, a_valid.y), **common)
+        epochs_a = settings["pretrain_epochs"]
+        model_a.fit(a_train.x, a_train.y, epochs=epochs_a, validation_data=(a_valid.x, a_valid.y), **common)
         for source, target in zip(model_a.layers[:-1], model_b.layers[:-1], strict=True):
             target.set_weights(source.get_weights())
         for layer in model_b.layers[:-1]:
             layer.trainable = False
         compile_(model_b, "binary_crossentropy")
-        model_b.fit(b_train.x, b_train.y, epochs=4, validation_data=(b_valid.x, b_valid.y), **common)
+        frozen = settings["frozen_epochs"]
+        model_b.fit(b_train.x, b_train.y, epochs=frozen, validation_data=(b_valid.x, b_valid.y), **common)
         for layer in model_b.layers[:-1]:
             layer.trainable = True
     compile_(model_b, "binary_crossentropy")
-    start = 4 if settings["transfer"] else 0
-    model_b.fit(b_train.x, b_train.y, epochs=20, initial_epoch=start, validation_data=(b_valid.x, b_valid.y), **common)
+    start = settings["frozen_epochs"] if settings["transfer"] else 0
+    valid = (b_valid.x, b_valid.y)
+    model_b.fit(b_train.x, b_train.y, epochs=settings["epochs"], initial_epoch=start, validation_data=valid, **common)
     return model_b.evaluate(b_test.x, b_test.y, batch_size=512, verbose=0, return_dict=True)["accuracy"]
 
 
@@ -74,7 +77,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads per trial (a 2-job campaign uses 1)")
+    smoke_option(parser)
     args = parser.parse_args()
+    profile = "smoke" if args.smoke else "quick"  # smoke: the smoke profile's epochs (the bare side: full data)
+    if args.smoke:
+        args.repeats = 1
     suite = load_suite("fashion")
     tracker = Tracker(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
     experiment = tracker.experiment("overhead")
@@ -83,12 +90,12 @@ def main() -> None:
         arm: [
             TrialSpec(
                 suite.name,
-                "quick",
+                profile,
                 arm,
                 i,
                 confirmation_seed(suite.root_seed, i),
                 suite.workload.name,
-                suite.settings_dict("quick", arm, i),
+                suite.settings_dict(profile, arm, i),
             )
             for i in range(args.repeats + 1)
         ]

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -229,25 +230,45 @@ def expected_max_band_suite(repetitions: int, n: int) -> dict:
     return {"n": n, "coverage": {k: _rate(int(hits[k - 1]), repetitions) for k in ks}}
 
 
-def calibrate(repetitions: int, sizes: list[int]) -> dict:
+def calibrate(repetitions: int, sizes: list[int], workers: int | None = None) -> dict:
+    """Every suite, run as independent tasks on ``workers`` processes (default: one per CPU).
+
+    Each task draws from its own fixed seeds, so the numbers do not depend on the number of
+    processes or their order.
+    """
     started = time.perf_counter()
-    results = {
+    tasks: dict[tuple, tuple] = {
+        **{("null", n): (null_suite, repetitions, n) for n in sizes},
+        **{("coverage", n): (coverage_suite, repetitions, n) for n in sizes},
+        ("power",): (power_suite, repetitions),
+        **{("half_claim", n): (half_claim_suite, repetitions, n) for n in sizes},
+        **{("diverged", n): (diverged_suite, repetitions, n) for n in sizes},
+        ("family",): (family_suite, repetitions, 10),
+        **{("expected_max", n): (expected_max_band_suite, min(repetitions, 400), n) for n in (10, 30)},
+        ("sequential", 0): (sequential_suite, repetitions, 0.0, CLAIMED),
+        ("sequential", 1): (sequential_suite, repetitions, KNOWN_EFFECT, KNOWN_EFFECT),
+    }
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        futures = {key: pool.submit(function, *args) for key, (function, *args) in tasks.items()}
+        done = {key: future.result() for key, future in futures.items()}
+
+    def rows(name: str) -> list[dict]:
+        return [value for key, value in done.items() if key[0] == name]
+
+    return {
         "repetitions": repetitions,
         "paired_sd": SD,
-        "null": [null_suite(repetitions, n) for n in sizes],
-        "coverage": [coverage_suite(repetitions, n) for n in sizes],
-        "power": power_suite(repetitions),
-        "half_claim": [half_claim_suite(repetitions, n) for n in sizes],
-        "diverged": [diverged_suite(repetitions, n) for n in sizes],
-        "family": family_suite(repetitions, 10),
-        "expected_max": [expected_max_band_suite(min(repetitions, 400), n) for n in (10, 30)],
-        "sequential": [
-            sequential_suite(repetitions, 0.0, CLAIMED),
-            sequential_suite(repetitions, KNOWN_EFFECT, KNOWN_EFFECT),
-        ],
+        "null": rows("null"),
+        "coverage": rows("coverage"),
+        "power": done[("power",)],
+        "half_claim": rows("half_claim"),
+        "diverged": rows("diverged"),
+        "family": done[("family",)],
+        "expected_max": rows("expected_max"),
+        "sequential": rows("sequential"),
+        "workers": workers or os.cpu_count(),
+        "wall_time_s": time.perf_counter() - started,
     }
-    results["wall_time_s"] = time.perf_counter() - started
-    return results
 
 
 def _pct(rate: dict) -> str:
@@ -259,7 +280,8 @@ def render(results: dict, command: str) -> str:
     lines = [
         "# Calibration: the report's statistics against known truth",
         "",
-        f"Made by `{command}` in {results['wall_time_s']:.0f} s: {reps} repetitions of each synthetic "
+        f"Made by `{command}` in {results['wall_time_s']:.0f} s ({results['workers']} processes): {reps} "
+        "repetitions of each synthetic "
         "suite. Each repetition draws paired scores from the `synthetic` workload (normal scores, "
         f"paired-difference SD {SD * 100:g} point, half of each run's noise shared by the arms of its seed) "
         "and judges them with `verdict.assess`, the function every report uses. Rates are shown with "

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--pick", type=int, help="seed of the random choice of seeds (default: drawn and printed)")
     verify.add_argument("--reports-dir", type=Path, default=Path("reports"))
     verify.add_argument("--data-dir", type=Path, help="where the datasets are (searched first)")
+    html = commands.add_parser("html", help="render report.html/index.html from the committed Markdown and figures")
+    html.add_argument("--reports-dir", type=Path, default=Path("reports"))
     schema = commands.add_parser("schema", help="write the JSON Schema of suite files (editor completion)")
     schema.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
     for name, aliases, text in (
@@ -187,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
 
         write_schema(args.output)
         return 0
+    if args.command == "html":
+        from harness.report.html import write_all
+
+        written = write_all(args.reports_dir)
+        console.info(f"{len(written)} HTML page(s) written under {args.reports_dir}")
+        return 0 if written else 1
 
     if args.command in ("campaign", "run", "sweep", "worker", "verify"):
         from harness.backends import check

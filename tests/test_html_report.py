@@ -287,3 +287,13 @@ def test_browser_flags_a_corrupt_figure(report_folder, tmp_path):
     dom = _Dom(_dump_dom(page, tmp_path / "chromium-profile"))
     assert [image.get("data-loaded") for image in dom.images] == ["false", "true"]
     assert dom.body.get("data-figures-ok") == "false"
+
+
+def test_html_pages_are_rebuilt_from_the_committed_markdown_and_figures(tmp_path, report_folder):
+    """`harness html`: each report.html from report.md and its PNGs alone, titled by the report's heading."""
+    from harness.cli import main
+
+    markdown = (report_folder / "report.md").read_text()
+    title = next(line[2:] for line in markdown.splitlines() if line.startswith("# "))
+    assert main(["html", "--reports-dir", str(tmp_path)]) == 0
+    assert (report_folder / "report.html").read_text() == to_html(markdown, report_folder, title)

@@ -83,6 +83,20 @@ def write_html(folder: Path, title: str) -> Path:
     return write_text_atomic(folder / "report.html", page)
 
 
+def write_all(reports_dir: Path) -> list[Path]:
+    """``report.html`` for every ``report.md`` under ``reports_dir``, and ``index.html`` for ``index.md``:
+    rebuilt from the committed Markdown and figures, no MLflow needed (git keeps only those)."""
+    written = []
+    for markdown in sorted(Path(reports_dir).glob("**/*.md")):
+        if markdown.name not in ("report.md", "index.md"):
+            continue
+        text = markdown.read_text(encoding="utf-8")
+        title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), markdown.stem)
+        page = to_html(text, markdown.parent, title)
+        written.append(write_text_atomic(markdown.with_suffix(".html"), page))
+    return written
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
