@@ -93,7 +93,7 @@ def collect() -> dict[str, str]:
     import keras
 
     commit = git("rev-parse", "HEAD")
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"))  # code, not results
     tags = {
         "git_commit": (commit + ("+dirty" if dirty else "")) or "unknown",
         "python": platform.python_version(),

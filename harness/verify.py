@@ -143,7 +143,8 @@ def verify(suite: Suite, profile: str, *, seeds: int, pick: int | None, reports_
                 for k, v in row.items()
                 if k.startswith(runs.METRIC_PREFIX) and v
             }
-            reruns.append(Rerun(arm, index, committed, result.metrics, (row["status"], result.status)))
+            final = {name: curve[-1] for name, curve in result.history.items() if curve}  # as MLflow keeps a series
+            reruns.append(Rerun(arm, index, committed, final | result.metrics, (row["status"], result.status)))
             platform_differs |= {k for k in runs.PLATFORM if row.get(k, "") != here.get(k, "")}
             platform_differs |= {"threads"} if row.get("threads") and int(row["threads"]) != threads else set()
     return _conclude(results, reruns, platform_differs, here, console)
