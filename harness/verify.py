@@ -24,7 +24,7 @@ from harness.report import RUNS_FILE, runs
 from harness.report.results import Results, load
 from harness.suites import Suite
 
-NOT_COMPARED = ("wall_time_s", "train_images_per_s")  # timings, not results
+NOT_COMPARED = ("wall_time_s", "train_images_per_s", "train_examples_per_s", "epoch_time_s")  # timings, not results
 WORKLOAD_CODE = ("harness/workloads", "harness/models", "harness/data", "harness/optimizers", "harness/training.py")
 
 
@@ -146,7 +146,6 @@ def verify(suite: Suite, profile: str, *, seeds: int, pick: int | None, reports_
             final = {name: curve[-1] for name, curve in result.history.items() if curve}  # as MLflow keeps a series
             reruns.append(Rerun(arm, index, committed, final | result.metrics, (row["status"], result.status)))
             platform_differs |= {k for k in runs.PLATFORM if row.get(k, "") != here.get(k, "")}
-            platform_differs |= {"threads"} if row.get("threads") and int(row["threads"]) != threads else set()
     return _conclude(results, reruns, platform_differs, here, console)
 
 
@@ -156,7 +155,7 @@ def _conclude(results: Results, reruns: list[Rerun], platform_differs: set[str],
     for rerun in reruns:
         for name, difference in rerun.differences().items():
             largest[name] = max(largest.get(name, 0.0), difference)
-    identical = all(d == 0 for d in largest.values()) and all(a == b for r in reruns for a, b in [r.status])
+    identical = all(d == 0 for d in largest.values()) and all(r.status[0] == r.status[1] for r in reruns)
     for name, difference in sorted(largest.items()):
         console.info(f"  {name}: largest |committed − now| = {difference:.6g} over {len(reruns)} runs")
     if identical:
