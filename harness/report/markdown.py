@@ -88,7 +88,7 @@ def _judged_on(c: dict, fmt: Formatter) -> str:
     return f" (on its {interval['confidence']:.1%} {what} {low} to {high})"
 
 
-def mode_lines(results: dict) -> list[str]:
+def _mode_lines(results: dict) -> list[str]:
     """Which mode made the verdicts: fixed n (t intervals) or sequential (confidence sequences)."""
     mode = results.get("mode") or {"kind": "fixed"}
     if mode["kind"] != "sequential":
@@ -519,7 +519,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     if results["report_command"] not in results["campaign_commands"]:
         lines += [f"Report rebuilt from MLflow by: `{results['report_command']}`", ""]
     lines += backend_lines(results.get("keras_backend", ""), results["provenance"])
-    lines += mode_lines(results)
+    lines += _mode_lines(results)
     sources = results["provenance"].get("data_source", [])
     if sources:
         lines += ["Data: " + "; ".join(sources) + ".", ""]
