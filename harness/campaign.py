@@ -239,8 +239,8 @@ def run_campaign(
     )
     console.info(
         f"{suite.name}/{profile}: tuning budget {spec.budget} trials per arm, then {rounds} × "
-        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {jobs} at a time; "
-        f"Optuna: {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}"
+        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {_remaining(studies, storage, confirm)} trials "
+        f"to run, {jobs} at a time; Optuna: {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}"
     )
     try:
         while True:

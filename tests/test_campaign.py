@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from harness.cli import main
+from harness.report.results import SCHEMA_VERSION
 from harness.tracking import Tracker
 from tests.conftest import ROOT
 
@@ -29,7 +30,7 @@ def _trial_runs(workspace, kind: str = "trial"):
 
 def _per_seed(workspace) -> list[dict]:
     results = json.loads((workspace / "reports" / "fashion" / "smoke" / "results.json").read_text())
-    assert results["schema_version"] == 3
+    assert results["schema_version"] == SCHEMA_VERSION
     return results["comparison"]["per_seed"]
 
 
@@ -156,7 +157,7 @@ def test_imdb_smoke_campaign_reports_every_comparison_and_protocol(workspace):
     assert main(["campaign", "imdb", "--profile", "smoke"]) == 0
     out = workspace / "reports" / "imdb" / "smoke"
     results = json.loads((out / "results.json").read_text())
-    assert results["schema_version"] == 3
+    assert results["schema_version"] == SCHEMA_VERSION and (out / "runs.csv").is_file()
     assert len(results["comparisons"]) == 6  # 3 comparisons x 2 protocols
     assert {c["n_pairs"] for c in results["comparisons"]} == {2}
     assert all(arm["n_ok"] == 2 and arm["test_selection_inflation"]["value"] >= 0 for arm in results["arms"].values())
