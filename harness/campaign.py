@@ -237,14 +237,15 @@ def run_campaign(
         if until_decided
         else f"{seeds} paired seeds"
     )
+    todo = _remaining(studies, storage, confirm)
     console.info(
         f"{suite.name}/{profile}: tuning budget {spec.budget} trials per arm, then {rounds} × "
-        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {_remaining(studies, storage, confirm)} trials "
+        f"{len(suite.arms)} arms ({', '.join(studies.variants())}); {todo} trials "
         f"to run, {jobs} at a time; Optuna: {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}"
     )
     try:
         while True:
-            _run_round(ready, jobs, confirm, console)
+            _run_round(ready, jobs, confirm, console, todo)
             if not confirm:
                 break
             out = _report(suite, profile, root, reports_dir, ready, command, console)
@@ -252,6 +253,7 @@ def run_campaign(
                 break
             if not _next_round(out, studies, confirmation, console):
                 break
+            todo = _remaining(studies, storage, confirm)
     except BaseException:
         ready.tracker.end_campaign(ready.parent, "KILLED")
         raise
@@ -263,12 +265,11 @@ def run_campaign(
     return out
 
 
-def _run_round(ready: Prepared, jobs: int, confirm: bool, console: Console) -> None:
-    """Work until every budget of the current round is met: in this process, or in ``jobs`` processes."""
+def _run_round(ready: Prepared, jobs: int, confirm: bool, console: Console, todo: int) -> None:
+    """Run the ``todo`` trials of the current round: in this process, or in ``jobs`` processes."""
     from harness.worker import Worker
 
     studies, storage = ready.studies, ready.storage
-    todo = _remaining(studies, storage, confirm)
     with console.progress(todo, f"{studies.suite.name}/{studies.profile}") as advance:
         if jobs == 1:
             threads = _threads_per_trial(1)
