@@ -65,7 +65,10 @@ def command_line(argv: list[str] | None = None) -> str:
 
 def _worker_process(studies: CampaignStudies, storage_url: str, parent: str, tags: dict, threads: int, confirm: bool):
     """Entry point of a local worker process (spawned: a fresh interpreter)."""
+    from harness.console import follow_library_log
     from harness.tracking import Tracker
+
+    follow_library_log()
     from harness.worker import Worker
 
     tracker = Tracker()
@@ -181,7 +184,9 @@ def prepare(
         studies.sweep(storage, arm)
     studies.confirmation(storage)
     tracker = Tracker()
-    experiment = tracker.experiment(suite.name)
+    experiment = tracker.experiment(
+        suite.name, f"{suite.title}. {suite.claim.statement} (Source: {suite.claim.source})"
+    )
     tags = {
         **provenance.collect(),
         "suite": suite.name,
@@ -211,7 +216,7 @@ def run_campaign(
     until_decided: int | None = None,
     jobs: int | None = None,
     root_seed: int | None = None,
-    reports_dir: Path = Path("reports"),
+    reports_dir: Path | None = None,
     console: Console | None = None,
     command: str | None = None,
     storage_url: str | None = None,
@@ -227,6 +232,11 @@ def run_campaign(
     seeds, jobs = seeds or spec.seeds, jobs or spec.jobs
     root = suite.root_seed if root_seed is None else root_seed
     command = command or command_line()
+    if reports_dir is None:
+        from harness.report import reports_home
+
+        reports_dir = reports_home(suite, profile)
+    _quiet_libraries(console, suite, profile)
     ready = prepare(suite, profile, seeds, root, storage_url, command, until_decided)
     studies, storage = ready.studies, ready.storage
     confirmation = studies.confirmation(storage)
@@ -262,7 +272,31 @@ def run_campaign(
         for arm in suite.arms:
             console.result(f"{arm}: best params {best_params(studies.sweep(storage, arm))}")
         return None
+    _finish(out, ready, console)
     return out
+
+
+def _quiet_libraries(console: Console, suite: Suite, profile: str) -> None:
+    """On a terminal, library messages (TensorFlow retracing warnings…) go to a log file, not into the progress bar."""
+    if console.interactive:
+        from harness.console import route_library_logs
+        from harness.tracking import runs_dir
+
+        path = route_library_logs(runs_dir() / "logs" / f"{suite.name}-{profile}.log")
+        console.info(f"library messages (TensorFlow, MLflow, Optuna): {path}")
+
+
+def _finish(out: Path, ready: Prepared, console: Console) -> None:
+    """The verdict, where the report is, and how to look at the runs."""
+    from harness.report.markdown import headline_sentence
+    from harness.report.results import load
+
+    console.result(headline_sentence(load(out / "results.json").model_dump()))
+    console.result(f"report: {out / 'report.html'} (and report.md); every run: {out / 'runs.csv'}")
+    console.result(
+        f"runs in the MLflow UI: nox -s mlflow-ui (http://127.0.0.1:5000, experiment '{ready.studies.suite.name}', "
+        f"campaign run {ready.parent}); trials in optuna-dashboard: nox -s dashboard"
+    )
 
 
 def _run_round(ready: Prepared, jobs: int, confirm: bool, console: Console, todo: int) -> None:
@@ -338,6 +372,7 @@ def run_worker(
     profile, spec = suite.profile(profile)
     root = suite.root_seed if root_seed is None else root_seed
     command = command or command_line()
+    _quiet_libraries(console, suite, profile)
     ready = prepare(suite, profile, seeds or spec.seeds, root, storage_url, command, until_decided)
     console.info(f"worker joined {ready.studies.key} at {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}")
     worker = Worker(

@@ -60,7 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--profile", help="profile name (default: the suite's default_profile)")
         sub.add_argument("--root-seed", type=int, help="override the suite's root seed")
         if name in ("campaign", "report"):
-            sub.add_argument("--reports-dir", type=Path, default=Path("reports"))
+            sub.add_argument(
+                "--reports-dir",
+                type=Path,
+                help="where reports go (default: reports/, or runs/reports for a plumbing profile such as smoke)",
+            )
         if name != "report":
             sub.add_argument("--data-dir", type=Path, help="where the datasets are (searched first)")
             sub.add_argument("--seeds", type=_positive, help="paired confirmation seeds (default: the profile's)")
@@ -85,12 +89,11 @@ FORMATS = ("md", "html")
 
 def _reports(args, command: str, console) -> None:
     """``harness report [SUITE]``: one suite's report, or every suite's (each profile with results)."""
-    from harness.report import write_report
+    from harness.report import reports_home, write_report
     from harness.report.analysis import MixedBackends, NoResults
     from harness.suites import load, suite_files
 
     options = {
-        "reports_dir": args.reports_dir,
         "formats": tuple(dict.fromkeys(args.format or FORMATS)),
         "backend": args.backend,
         "pool_backends": args.pool_backends,
@@ -99,15 +102,17 @@ def _reports(args, command: str, console) -> None:
         suite = load(args.suite)
         profile, _ = suite.profile(args.profile)
         root = suite.root_seed if args.root_seed is None else args.root_seed
-        write_report(suite, profile, root, command=command, console=console, **options)
+        where = args.reports_dir or reports_home(suite, profile)
+        write_report(suite, profile, root, reports_dir=where, command=command, console=console, **options)
         return
     written = 0
     for path in suite_files():
         suite = load(path)
         for profile in [p for p in suite.profiles if p == args.profile or not args.profile]:
             root = suite.root_seed if args.root_seed is None else args.root_seed
+            where = args.reports_dir or reports_home(suite, profile)
             try:
-                write_report(suite, profile, root, command=command, console=console, **options)
+                write_report(suite, profile, root, reports_dir=where, command=command, console=console, **options)
                 written += 1
             except MixedBackends:
                 raise
@@ -118,11 +123,11 @@ def _reports(args, command: str, console) -> None:
 
 
 def _ls(console) -> int:
-    from harness.suites import SuiteError, read_yaml, suite_files, suites_dir
+    from harness.suites import SuiteError, describe_suites_dir, read_yaml, suite_files
 
     files = suite_files()
     if not files:
-        console.error(f"no suite files in {suites_dir()}")
+        console.error(f"no suite files in {describe_suites_dir()}")
         return 1
     for path in files:
         try:
@@ -169,8 +174,24 @@ def _validate(files: list[str], deep: bool, console) -> int:
     return 1 if failed else 0
 
 
+def misplaced_options(argv: list[str]) -> str | None:
+    """Options typed before the command (``harness --profile smoke campaign fashion``): what to type instead."""
+    commands = {"ls", "validate", "verify", "html", "schema", "campaign", "run", "sweep", "worker", "report"}
+    if not argv or not argv[0].startswith("-") or argv[0] in ("-h", "--help"):
+        return None
+    at = next((i for i, word in enumerate(argv) if word in commands), None)
+    if at is None:
+        return None
+    fixed = " ".join([argv[at], *argv[at + 1 :], *argv[:at]])
+    return f"options go after the command: harness {fixed}  (not harness {' '.join(argv)})"
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    misplaced = misplaced_options(sys.argv[1:] if argv is None else argv)
+    if misplaced:
+        print(f"harness: error: {misplaced}", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     from harness.backends import BackendError
     from harness.console import Console
@@ -241,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 until_decided=getattr(args, "until_decided", None),
                 jobs=args.jobs,
                 root_seed=args.root_seed,
-                reports_dir=getattr(args, "reports_dir", Path("reports")),
+                reports_dir=getattr(args, "reports_dir", None),
                 console=console,
                 command=command,
                 storage_url=args.storage,

@@ -163,9 +163,12 @@ MIN_PAIRS_FOR_SIGNIFICANCE = next(n for n in range(1, 64) if _clopper_pearson(n,
 
 def outperforming(estimate: Estimate, gamma: float = MEANINGFUL) -> str:
     """Bouthillier et al. 2021 on P(A > B): significant when its CI's lower end exceeds 0.5,
-    meaningful when, in addition, its upper end exceeds ``gamma``."""
+    meaningful when, in addition, its upper end exceeds ``gamma``; significantly worse when its
+    upper end is below 0.5."""
     if estimate.n < MIN_PAIRS_FOR_SIGNIFICANCE:
         return f"undetermined (needs at least {MIN_PAIRS_FOR_SIGNIFICANCE} pairs)"
+    if estimate.high < 0.5:
+        return "significantly worse"
     if estimate.low <= 0.5:
         return "not significant"
     return "meaningful" if estimate.high > gamma else "significant, not meaningful"

@@ -160,14 +160,17 @@ class CampaignStudies:
         return [TUNED, UNTUNED] if self.suite.profiles[self.profile].compare_untuned else [TUNED]
 
     def sweep(self, storage, arm: str) -> optuna.Study:
-        return self._study(storage, f"{self.key}/sweep/{arm}", self.sampler(arm, 0), self._pruner())
+        objective = self.suite.tuning.objective
+        return self._study(storage, f"{self.key}/sweep/{arm}", self.sampler(arm, 0), self._pruner(), objective)
 
     def confirmation(self, storage) -> optuna.Study:
         import optuna
 
-        return self._study(storage, f"{self.key}/confirm", optuna.samplers.RandomSampler(seed=0), None)
+        # Its trials are fixed settings on paired seeds, not a search: the name says no trial is "best".
+        metric = f"{self.suite.claim.metric} (confirmation runs: none is best; the report compares arms)"
+        return self._study(storage, f"{self.key}/confirm", optuna.samplers.RandomSampler(seed=0), None, metric)
 
-    def _study(self, storage, name: str, sampler, pruner) -> optuna.Study:
+    def _study(self, storage, name: str, sampler, pruner, metric: str) -> optuna.Study:
         import optuna
 
         direction = "maximize" if self.suite.tuning.higher_is_better else "minimize"
@@ -191,6 +194,8 @@ class CampaignStudies:
                 f"campaign must use the same suite file ({self.suite.path}), options and Keras backend — "
                 "refusing to join"
             )
+        if study.metric_names is None:
+            study.set_metric_names([metric])  # optuna-dashboard shows it instead of "Objective 0"
         return study
 
     def sampler(self, arm: str, index: int) -> optuna.samplers.BaseSampler:

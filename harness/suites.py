@@ -7,7 +7,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
@@ -121,8 +121,17 @@ class Arm(_Strict):
     search_space: dict[str, Param] = Field({}, description="this arm's own tuned settings (e.g. Lookahead's k)")
 
 
+EVIDENCE, PLUMBING, SEARCH = "evidence", "plumbing", "search"
+
+
 class Profile(_Strict):
     description: str
+    role: Literal["evidence", "plumbing", "search"] | None = Field(
+        None,
+        description="what its report is: evidence about the claim, a plumbing check (its reports go to runs/reports "
+        "unless --reports-dir says otherwise) or the author's search run in full; default: search for a grid, "
+        "plumbing for a profile named smoke, else evidence",
+    )
     seeds: PositiveInt
     jobs: PositiveInt = 1
     cost: str = Field("", description="measured cost, shown by `harness ls` and the README")
@@ -244,6 +253,15 @@ class Suite(_Strict):
             )
         return name, self.profiles[name]
 
+    def role(self, profile: str) -> str:
+        """Whether a profile's report is evidence about the claim, a plumbing check or a protocol search."""
+        spec = self.profiles[profile]
+        if spec.role:
+            return spec.role
+        if spec.grid:
+            return SEARCH
+        return PLUMBING if profile == "smoke" else EVIDENCE
+
 
 # merging settings --------------------------------------------------------------------------
 def expand(layer: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +332,17 @@ def suites_dir() -> Path:
     return Path(os.environ.get("HARNESS_SUITES_DIR", "suites"))
 
 
+def describe_suites_dir() -> str:
+    """Where suite names are looked up, said so that a user in another folder knows what to do."""
+    folder = suites_dir()
+    if "HARNESS_SUITES_DIR" in os.environ:
+        return f"{folder} (HARNESS_SUITES_DIR)"
+    return (
+        f"{folder.resolve()}: suite names are looked up in ./suites of the current folder — run from the "
+        "project folder, set HARNESS_SUITES_DIR, or give a YAML path"
+    )
+
+
 def suite_files() -> list[Path]:
     return sorted(suites_dir().glob("*.yaml"))
 
@@ -332,7 +361,7 @@ def resolve(name_or_path: str) -> Path:
             path,
             [
                 f"no suite named '{name_or_path}'{did_you_mean(name_or_path, known)}; "
-                f"known: {', '.join(known) or 'none'} (in {suites_dir()})"
+                f"known: {', '.join(known) or 'none'} (in {describe_suites_dir()})"
             ],
         )
     return path

@@ -121,6 +121,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+PRETRAIN = "pretrain_"  # history keys of a model trained before the scored one (not on the trial's epoch clock)
+
+
 def merge_history(into: dict[str, list[float]], history: keras.callbacks.History, prefix: str = "") -> None:
     """Append a ``fit`` history's per-epoch values to ``into`` (keys optionally prefixed)."""
     for key, values in history.history.items():
@@ -186,3 +189,18 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         self.seconds.append(time.perf_counter() - self._start)
+
+
+class EpochClock(keras.callbacks.Callback):
+    """When each epoch of the scored training ended (Unix seconds), and an optional listener told
+    ``(epochs_done, logs)`` after each (live progress)."""
+
+    def __init__(self, listener=None) -> None:
+        super().__init__()
+        self.times: list[float] = []
+        self.listener = listener
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.times.append(time.time())
+        if self.listener is not None:
+            self.listener(len(self.times), dict(logs or {}))

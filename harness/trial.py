@@ -43,25 +43,43 @@ class TrialResult:
     data_source: str = ""
     data_digest: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)  # Unix seconds
+    ended_at: float = field(default_factory=time.time)
+    epoch_times: list[float] = field(default_factory=list)  # when each scored epoch ended
+
+    def point_times(self, key: str) -> list[float]:
+        """When each point of the curve ``key`` was measured: its epoch's end on the trial's epoch clock,
+        or the trial's end for curves off that clock (a pre-trained model's)."""
+        from harness.training import PRETRAIN
+
+        values = self.history[key]
+        if len(values) == len(self.epoch_times) and not key.startswith(PRETRAIN):
+            return self.epoch_times
+        return [self.ended_at] * len(values)
 
 
 def settings_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def run_trial(spec: TrialSpec, threads: int | None = None, callbacks: list | None = None) -> TrialResult:
+def run_trial(spec: TrialSpec, threads: int | None = None, callbacks: list | None = None, on_epoch=None) -> TrialResult:
     """Run one trial; a non-finite loss gives ``diverged``, an exception ``failed``.
 
-    ``callbacks`` (Keras callbacks, e.g. a pruning reporter) join the workload's training.
+    ``callbacks`` (Keras callbacks, e.g. a pruning reporter) join the workload's training;
+    ``on_epoch(epochs_done, logs)`` is told after each epoch (live progress).
     """
     from harness.registry import WORKLOAD_SETTINGS, WORKLOADS
     from harness.seeds import make_deterministic
 
-    start = time.perf_counter()
+    started_at, start = time.time(), time.perf_counter()
+    clock = None
     try:
+        from harness.training import EpochClock
+
         make_deterministic(spec.seed, threads)
+        clock = EpochClock(on_epoch)
         settings = WORKLOAD_SETTINGS.get(spec.workload)(**spec.settings)
-        outcome = WORKLOADS.get(spec.workload)(settings, spec.seed, callbacks=callbacks or [])
+        outcome = WORKLOADS.get(spec.workload)(settings, spec.seed, callbacks=[*(callbacks or []), clock])
     except Exception as error:
         return TrialResult(
             spec,
@@ -69,6 +87,8 @@ def run_trial(spec: TrialSpec, threads: int | None = None, callbacks: list | Non
             f"{type(error).__name__}: {error}",
             wall_time_s=time.perf_counter() - start,
             extra={"traceback": traceback.format_exc()},
+            started_at=started_at,
+            epoch_times=clock.times if clock else [],
         )
     return TrialResult(
         spec,
@@ -80,4 +100,6 @@ def run_trial(spec: TrialSpec, threads: int | None = None, callbacks: list | Non
         outcome.data_source,
         outcome.data_digest,
         outcome.extra,
+        started_at=started_at,
+        epoch_times=clock.times,
     )

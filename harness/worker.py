@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import optuna
 
 ARM, SEED_INDEX, VARIANT, PARAMS = "harness.arm", "harness.seed_index", "harness.variant", "harness.params"
+MLFLOW_RUN = "mlflow_run_id"  # a trial's MLflow run, shown by optuna-dashboard
 
 
 class Skip(Exception):
@@ -147,7 +148,7 @@ class Worker:
         pruner = suite.tuning.pruner
         reporter = PruneReporter(trial, pruner.monitor) if pruner.kind != "none" else None
         tags = {"optuna_trial": str(number), "tuned_params": json.dumps(params, sort_keys=True)}
-        result = self._run(spec, KIND_SWEEP, tags, reporter)
+        result = self._run(trial, spec, KIND_SWEEP, tags, reporter)
         if PRUNED_AT in result.extra:
             trial.set_user_attr(STATUS, "pruned")
             self.on_finished(f"sweep {arm} #{number}: pruned after epoch {result.extra[PRUNED_AT]}")
@@ -194,23 +195,25 @@ class Worker:
             suite.workload.name,
             settings,
         )
-        result = self._run(spec, KIND_TRIAL, {"variant": variant})
+        result = self._run(trial, spec, KIND_TRIAL, {"variant": variant})
         return self._value(trial, result, suite.claim.metric, f"confirm {variant} {arm} seed {index}")
 
     # shared -------------------------------------------------------------------------
-    def _run(self, spec: TrialSpec, kind: str, tags: dict[str, str], reporter=None) -> TrialResult:
-        """Train (unless MLflow already holds this trial's finished run) and record it in MLflow."""
+    def _run(self, trial: optuna.Trial, spec: TrialSpec, kind: str, tags: dict[str, str], reporter=None) -> TrialResult:
+        """Train (unless MLflow already holds this trial's finished run) and record it in MLflow: the run
+        is opened before training, shows live progress, and gets the results when training ends."""
         campaign = self.studies.key
         found = self.tracker.finished_result(self.experiment, campaign, spec, kind)
         if found is not None:
             return found
-        result = run_trial(spec, self.threads, [reporter] if reporter else [])
+        tags = {**self.tags, "threads": str(self.threads or os.cpu_count()), **tags}  # threads: a kernel path decider
+        run_id = self.tracker.start_trial(self.experiment, self.parent_run, campaign, spec, tags, kind=kind)
+        trial.set_user_attr(MLFLOW_RUN, run_id)
+        live = self.tracker.live_progress(run_id)
+        result = run_trial(spec, self.threads, [reporter] if reporter else [], on_epoch=live)
         if reporter and reporter.pruned_at:
             result.extra[PRUNED_AT] = str(reporter.pruned_at)
-        threads = {"threads": str(self.threads or os.cpu_count())}  # CPU thread pools: a kernel path decider
-        self.tracker.log_trial(
-            self.experiment, self.parent_run, campaign, result, {**self.tags, **threads, **tags}, kind=kind
-        )
+        self.tracker.log_trial(self.experiment, self.parent_run, campaign, result, tags, kind=kind, run_id=run_id)
         self.ran += 1
         return result
 

@@ -20,16 +20,22 @@ SMOKE = ["campaign", "fashion", "--profile", "smoke"]
 pytestmark = pytest.mark.slow
 
 
-def _trial_runs(workspace, kind: str = "trial"):
+def _trial_runs(workspace, kind: str = "trial", status: str = "FINISHED"):
+    """The campaign's runs of one kind in one state (an interrupted trial's run is KILLED when it runs again)."""
     tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
     experiment = tracker.experiment("fashion")
-    runs = tracker.client.search_runs([experiment], f"tags.`harness.kind` = '{kind}'")
+    query = f"tags.`harness.kind` = '{kind}' and attributes.status = '{status}'"
+    runs = tracker.client.search_runs([experiment], query)
     parents = tracker.client.search_runs([experiment], "tags.`harness.kind` = 'campaign'")
     return runs, parents
 
 
+def _smoke_reports(workspace):
+    return workspace / "runs" / "reports" / "fashion" / "smoke"  # a plumbing profile: not the committed reports/
+
+
 def _per_seed(workspace) -> list[dict]:
-    results = json.loads((workspace / "reports" / "fashion" / "smoke" / "results.json").read_text())
+    results = json.loads((_smoke_reports(workspace) / "results.json").read_text())
     assert results["schema_version"] == SCHEMA_VERSION
     return results["comparison"]["per_seed"]
 
@@ -49,13 +55,18 @@ def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monk
     assert main(SMOKE) == 130
     assert "run the same command to resume" in capsys.readouterr().err
     sweeps, _ = _trial_runs(workspace, "sweep")
-    assert len(sweeps) == 2 and not (workspace / "reports" / "fashion" / "smoke" / "report.md").exists()
+    assert len(sweeps) == 2 and not (_smoke_reports(workspace) / "report.md").exists()
+    abandoned, _ = _trial_runs(workspace, "sweep", "RUNNING")  # opened, then interrupted before it trained
+    assert len(abandoned) == 1 and "harness.status" not in abandoned[0].data.tags
 
     monkeypatch.setattr(harness.worker, "run_trial", real_run_trial)
     assert main(SMOKE) == 0
     assert "14 trials to run" in capsys.readouterr().err  # 2 of 4 sweep trials were done; 12 confirmations
     sweeps, _ = _trial_runs(workspace, "sweep")
     runs, parents = _trial_runs(workspace)
+    killed, _ = _trial_runs(workspace, "sweep", "KILLED")
+    assert [run.info.run_id for run in killed] == [abandoned[0].info.run_id]  # its trial ran again in a new run
+    assert not _trial_runs(workspace, "sweep", "RUNNING")[0] and not _trial_runs(workspace, "trial", "RUNNING")[0]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     keys = [run.data.tags["harness.trial_key"] for run in runs]
     assert len(keys) == len(set(keys)) == 12  # 3 seeds x 2 arms x (tuned, untuned), none repeated
@@ -81,20 +92,83 @@ def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monk
     } <= set(one.tags)
     assert "test_accuracy" in one.metrics and one.params["batch_size"] == "32"
 
-    report = (workspace / "reports" / "fashion" / "smoke" / "report.md").read_text()
+    report = (_smoke_reports(workspace) / "report.md").read_text()
     assert "## Verdict: **" in report and "95% CI" in report and "n = 3" in report
-    assert (workspace / "reports" / "fashion" / "smoke" / "paired.png").stat().st_size > 10_000
+    assert (_smoke_reports(workspace) / "paired.png").stat().st_size > 10_000
+    assert not (workspace / "reports").exists()  # committed evidence is never touched by a plumbing run
+
+    _campaign_run_holds_the_result(workspace, parents[0].info.run_id)
+    _trial_runs_are_complete_mlflow_runs(workspace, runs)
 
     assert main(SMOKE) == 0  # everything finished: nothing re-runs
-    assert "0 trials to run" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "0 trials to run" in err
+    assert out.splitlines()[0].startswith(
+        json.loads((_smoke_reports(workspace) / "results.json").read_text())["comparison"]["verdict"][
+            "label"
+        ].capitalize()
+        + ":"
+    )  # the run ends with its verdict…
+    assert "nox -s mlflow-ui" in out and "report.html" in out  # …and says where to look
     first = _per_seed(workspace)
-    (workspace / "reports" / "fashion" / "smoke" / "report.md").unlink()
+    (_smoke_reports(workspace) / "report.md").unlink()
     assert main(["report", "fashion", "--profile", "smoke"]) == 0  # rebuilt from MLflow alone
-    assert (
-        "Report rebuilt from MLflow by: `harness report"
-        in (workspace / "reports" / "fashion" / "smoke" / "report.md").read_text()
-    )
+    assert "Report rebuilt from MLflow by: `harness report" in (_smoke_reports(workspace) / "report.md").read_text()
     assert _per_seed(workspace) == first
+
+
+def _campaign_run_holds_the_result(workspace, run_id: str) -> None:
+    """The verdict, the effect's interval and n, and the report's files are on the campaign run."""
+    tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
+    run = tracker.client.get_run(run_id)
+    results = json.loads((_smoke_reports(workspace) / "results.json").read_text())
+    headline = results["comparison"]
+    assert run.data.tags["harness.verdict"] == headline["verdict"]["label"]
+    assert run.data.tags["mlflow.note.content"].startswith(headline["verdict"]["label"].capitalize() + ":")
+    effect = headline["effect"]
+    assert run.data.metrics["effect"] == pytest.approx(effect["value"])
+    assert (run.data.metrics["effect_low"], run.data.metrics["effect_high"]) == pytest.approx(
+        (effect["low"], effect["high"])
+    )
+    assert run.data.metrics["n_pairs"] == headline["n_pairs"] == 3
+    assert run.data.metrics[f"transfer-vs-scratch.{headline['protocol']}.effect"] == pytest.approx(effect["value"])
+    files = {item.path for item in tracker.client.list_artifacts(run_id)}
+    assert {"report.md", "report.html", "results.json", "runs.csv", "paired.png"} <= files
+    assert results["mlflow"] == {"experiment_id": run.info.experiment_id, "campaign_run_id": run_id}
+    assert tracker.client.get_experiment(run.info.experiment_id).tags["mlflow.note.content"].startswith("Transfer")
+
+
+def _trial_runs_are_complete_mlflow_runs(workspace, runs) -> None:
+    """Real durations, per-epoch timestamps, the dataset as an input, MLflow's source tags, unique names, and
+    the Optuna trials name their metric and point at their MLflow runs."""
+    import optuna
+
+    tracker = Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}")
+    names = [run.info.run_name for run in runs]
+    assert len(set(names)) == len(names) == 12 and "transfer-seed2-tuned" in names and "transfer-seed2-untuned" in names
+    for run in runs:
+        assert run.info.end_time - run.info.start_time >= 1000 * run.data.metrics["wall_time_s"] - 5
+        points = sorted(tracker.client.get_metric_history(run.info.run_id, "val_accuracy"), key=lambda m: m.step)
+        stamps = [point.timestamp for point in points]
+        assert len(points) == 4 and stamps == sorted(stamps) and len(set(stamps)) == 4  # one time per epoch
+        assert run.info.start_time <= stamps[0] and stamps[-1] <= run.info.end_time
+        (dataset,) = run.inputs.dataset_inputs
+        assert dataset.dataset.name == "fashion_mnist"
+        assert dataset.dataset.digest == run.data.tags["harness.data_digest"][:36]
+        sizes = json.loads({tag.key: tag.value for tag in dataset.tags}["harness.split_sizes"])
+        pretrained = 2000 if run.data.tags["harness.arm"] == "transfer" else 0
+        assert sizes == {"n_train_a": pretrained, "n_train_b": 200, "n_valid_b": 400, "n_test_b": 400}
+        assert run.data.tags["mlflow.source.git.commit"] and run.data.tags["mlflow.user"]
+        assert run.data.params["seed_index"] == run.data.tags["harness.seed_index"]
+    storage = f"sqlite:///{workspace / 'runs' / 'optuna.db'}"
+    studies = {
+        name: optuna.load_study(study_name=name, storage=storage) for name in optuna.get_all_study_names(storage)
+    }
+    assert all(study.metric_names for study in studies.values())
+    (confirm,) = [study for name, study in studies.items() if name.endswith("/confirm")]
+    assert "none is best" in confirm.metric_names[0]
+    linked = {t.user_attrs.get("mlflow_run_id") for t in confirm.trials if t.state.name == "COMPLETE"}
+    assert {run.info.run_id for run in runs} <= linked
 
 
 def test_sigkill_mid_campaign_then_resume_is_exact_and_deterministic(workspace, tmp_path_factory):
@@ -155,7 +229,7 @@ def test_unopenable_mlflow_store_is_one_line(workspace, monkeypatch, capsys):
 
 def test_imdb_smoke_campaign_reports_every_comparison_and_protocol(workspace):
     assert main(["campaign", "imdb", "--profile", "smoke"]) == 0
-    out = workspace / "reports" / "imdb" / "smoke"
+    out = workspace / "runs" / "reports" / "imdb" / "smoke"
     results = json.loads((out / "results.json").read_text())
     assert results["schema_version"] == SCHEMA_VERSION and (out / "runs.csv").is_file()
     assert len(results["comparisons"]) == 6  # 3 comparisons x 2 protocols
@@ -169,7 +243,7 @@ def test_imdb_smoke_campaign_reports_every_comparison_and_protocol(workspace):
 
 def test_cifar_smoke_campaign_reports_spread_and_names_the_jpeg_copy(workspace):
     assert main(["campaign", "cifar", "--profile", "smoke"]) == 0
-    out = workspace / "reports" / "cifar" / "smoke"
+    out = workspace / "runs" / "reports" / "cifar" / "smoke"
     results = json.loads((out / "results.json").read_text())
     assert len(results["comparisons"]) == 6  # 3 comparisons x 2 protocols
     assert all(arm["n_runs"] == 3 for arm in results["arms"].values())

@@ -203,19 +203,22 @@ def test_index_rows(tmp_path, report_folder):
     fashion = rows["`fashion`"]
     assert "+0.85 points (95% CI +0.27 to +1.49; n = 50)" in fashion
     assert "+2.00 points" in fashion and "**replicated**" in fashion
-    assert "[report.md](fashion/quick/report.md)" in fashion
-    assert "[report.html](fashion/quick/report.html)" in fashion
-    assert "`harness report fashion --profile quick`" in fashion
+    assert "[report](fashion/quick/report.md)" in fashion
     assert "fashion \\| claim" in fashion  # a pipe in a title does not split the row
+    # evidence first, plumbing (smoke) profiles in a table of their own
+    evidence, plumbing = text.index("## Evidence about the claims"), text.index("## Plumbing checks")
+    assert evidence < text.index(fashion) < plumbing < text.index(rows["`regress`"])
     regress = rows["`regress`"]
     assert "-0.01235 (95% CI -0.02 to -0.001; n = 3)" in regress and "+0.02" in regress
-    assert "report.html" not in regress
     assert "no comparison" in rows["`nocomp`"]
     assert "## Unreadable results" in text and "`broken/quick/results.json`" in text
 
-    dom = _Dom(html_path.read_text(encoding="utf-8"))
-    assert dom.tables[0]["class"] == "verdict" and len(dom.tables[0]["rows"]) == 4  # header + 3 reports
+    html = html_path.read_text(encoding="utf-8")
+    dom = _Dom(html)
+    assert dom.tables[0]["class"] == "verdict" and len(dom.tables[0]["rows"]) == 2  # header + the evidence row
+    assert len(dom.tables[1]["rows"]) == 3  # header + 2 plumbing rows
     assert dom.tables[0]["rows"][1][:3] == ["fashion", "fashion | claim", "quick"]  # escaped pipe renders as one
+    assert 'href="fashion/quick/report.html"' in html  # the HTML index links the HTML reports
     assert dom.images == []
     assert not list(reports.rglob("*.tmp"))
 
@@ -241,10 +244,11 @@ def _chromium() -> str:
     return found
 
 
-def _dump_dom(page: Path, profile: Path) -> str:
+def _dump_dom(page: Path, profile: Path, extra: list[str] | None = None) -> str:
     """The DOM after load, as headless Chromium sees it (scripts run, images decoded)."""
     command = [
         _chromium(),
+        *(extra or []),
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -297,3 +301,40 @@ def test_html_pages_are_rebuilt_from_the_committed_markdown_and_figures(tmp_path
     title = next(line[2:] for line in markdown.splitlines() if line.startswith("# "))
     assert main(["html", "--reports-dir", str(tmp_path)]) == 0
     assert (report_folder / "report.html").read_text() == to_html(markdown, report_folder, title)
+
+
+def _committed_results() -> list[Path]:
+    from harness.report.results import SCHEMA_VERSION
+
+    found = sorted(Path(__file__).resolve().parents[1].glob("reports/*/*/results.json"))
+    return [p for p in found if json.loads(p.read_text()).get("schema_version") == SCHEMA_VERSION]
+
+
+@pytest.mark.parametrize("results_path", _committed_results(), ids=lambda p: f"{p.parent.parent.name}-{p.parent.name}")
+def test_browser_headline_table_fits_1280_px(results_path, tmp_path):
+    """A committed report rendered by today's code: the headline table needs no horizontal scroll at 1280 px,
+    the verdict badge and the per-seed table are there, and every figure loads."""
+    from harness.report.markdown import render
+
+    results = json.loads(results_path.read_text())
+    folder = tmp_path / "report"
+    shutil.copytree(results_path.parent, folder)
+    figures = [(png.name, png.stem) for png in sorted(folder.glob("*.png"))]
+    (folder / "report.md").write_text(render(results, figures), encoding="utf-8")
+    page = write_html(folder, results["title"])
+    html = page.read_text(encoding="utf-8")
+    assert f'class="badge verdict-{results["comparison"]["verdict"]["label"].replace(" ", "-")}' in html
+    assert "<details>" in html and 'href="runs.csv"' in html and 'href="../../index.html"' in html
+    command = [_chromium(), "--window-size=1280,900"]
+    dom = _Dom(_dump_dom(page, tmp_path / "chromium-profile", extra=command[1:]))
+    assert dom.body.get("data-figures-ok") == "true"
+    assert dom.body.get("data-headline-fits") == "true"
+
+
+def test_browser_flags_a_headline_table_too_wide(report_folder, tmp_path):
+    """Negative control: a headline table with very long unbreakable cells overflows at 1280 px."""
+    wide = REPORT_MD.replace("+0.85 points", "+0.85" + "_" * 400)
+    (report_folder / "report.md").write_text(wide, encoding="utf-8")
+    page = write_html(report_folder, "A claim")
+    dom = _Dom(_dump_dom(page, tmp_path / "chromium-profile", extra=["--window-size=1280,900"]))
+    assert dom.body.get("data-headline-fits") == "false"

@@ -93,7 +93,7 @@ def test_same_root_seed_gives_the_same_sampled_params(synthetic, tmp_path_factor
 def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
     assert main(["campaign", "synthetic"]) == 0
     assert _check_exact(synthetic, "synthetic", "smoke") == {KIND_SWEEP: 8, KIND_TRIAL: 12}
-    results = json.loads((synthetic / "reports" / "synthetic" / "smoke" / "results.json").read_text())
+    results = json.loads((synthetic / "runs" / "reports" / "synthetic" / "smoke" / "results.json").read_text())
     tuning = results["tuning"]
     assert tuning["budget"] == 4 and results["variant"] == "tuned"
     for arm in ("baseline", "treatment"):
@@ -103,18 +103,19 @@ def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
         curve = summary["expected_max"]
         assert len(curve["k"]) == summary["n_complete"] and curve["mean"][-1] == pytest.approx(summary["best_value"])
     assert results["untuned"]["comparisons"][0]["n_pairs"] == 3
-    report = (synthetic / "reports" / "synthetic" / "smoke" / "report.md").read_text()
+    report = (synthetic / "runs" / "reports" / "synthetic" / "smoke" / "report.md").read_text()
     assert "**4 Optuna trials per arm**" in report and "Tuned effect next to the untuned one" in report
-    assert (synthetic / "reports" / "synthetic" / "smoke" / "budget.png").is_file()
+    assert (synthetic / "runs" / "reports" / "synthetic" / "smoke" / "budget.png").is_file()
     configs = results["torture_configs"]  # best of m treatment sweep settings, scored on the claim's metric
     assert (
         configs["n"] == tuning["arms"]["treatment"]["n_complete"]
         and len(configs["prob_reaches_claimed"]) == configs["n"]
     )
     assert (
-        "## The torture meter" in report and (synthetic / "reports" / "synthetic" / "smoke" / "torture.png").is_file()
+        "## The torture meter" in report
+        and (synthetic / "runs" / "reports" / "synthetic" / "smoke" / "torture.png").is_file()
     )
-    _headline_from_runs_csv_alone(synthetic / "reports" / "synthetic" / "smoke", results)
+    _headline_from_runs_csv_alone(synthetic / "runs" / "reports" / "synthetic" / "smoke", results)
 
 
 def _headline_from_runs_csv_alone(folder: Path, results: dict) -> None:
@@ -234,7 +235,7 @@ def test_two_workers_on_postgresql_meet_budgets_exactly(workspace, postgres_url)
     assert min(ran) > 0 and sum(ran) == 16, ran  # both worked; 4 sweep + 12 confirmation trials in all
     assert _check_exact(workspace, "fashion", "smoke", postgres_url) == {KIND_SWEEP: 4, KIND_TRIAL: 12}
     assert main(["report", "fashion", "--profile", "smoke"]) == 0
-    assert (workspace / "reports" / "fashion" / "smoke" / "report.md").is_file()
+    assert (workspace / "runs" / "reports" / "fashion" / "smoke" / "report.md").is_file()
 
 
 def _pop_queued(url: str, results) -> None:
@@ -300,11 +301,11 @@ def test_grid_sampler_runs_every_point_once_per_arm_and_the_report_shows_robustn
     for arm in suite.arms:
         tried = sorted(t.params["learning_rate"] for t in studies.sweep(store, arm).get_trials(deepcopy=False))
         assert tried == [0.0003, 0.001, 0.003, 0.01]
-    results = json.loads((synthetic / "reports" / "synthetic" / "smoke" / "results.json").read_text())
+    results = json.loads((synthetic / "runs" / "reports" / "synthetic" / "smoke" / "results.json").read_text())
     [robust], [spread] = results["robustness"], results["stability"]
     assert [row["params"]["learning_rate"] for row in robust["points"]] == [0.0003, 0.001, 0.003, 0.01]
     assert spread["n_pairs"] == 3 and spread["reported_sd"] == {"baseline": 0.01}
-    report = (synthetic / "reports" / "synthetic" / "smoke" / "report.md").read_text()
+    report = (synthetic / "runs" / "reports" / "synthetic" / "smoke" / "report.md").read_text()
     assert "**Robustness of `treatment` vs `baseline`**" in report and "| learning_rate | `baseline` |" in report
 
 
@@ -313,7 +314,7 @@ def test_report_finds_every_run_after_a_resume_with_another_jobs(synthetic):
     so every finished run carries the hash the report expects."""
     assert main(["sweep", "synthetic", "--jobs", "1"]) == 0
     assert main(["campaign", "synthetic", "--jobs", "2"]) == 0
-    results = json.loads((synthetic / "reports" / "synthetic" / "smoke" / "results.json").read_text())
+    results = json.loads((synthetic / "runs" / "reports" / "synthetic" / "smoke" / "results.json").read_text())
     suite = load("synthetic")
     assert {arm: results["arms"][arm]["n_runs"] for arm in suite.arms} == {arm: 3 for arm in suite.arms}
     assert results["untuned"]["comparisons"][0]["n_pairs"] == 3

@@ -20,13 +20,22 @@ from harness.report.figures import (
 )
 from harness.report.html import to_html, write_text_atomic
 from harness.report.index import write_index
-from harness.report.markdown import Formatter, render
+from harness.report.markdown import Formatter, headline_sentence, render
 from harness.report.results import dump
 from harness.report.stability import robustness
 from harness.suites import Suite
 
 FORMATS = ("md", "html")
 RUNS_FILE = "runs.csv"
+COMMITTED = Path("reports")  # the reports kept in git: evidence, never overwritten by a plumbing run
+
+
+def reports_home(suite: Suite, profile: str) -> Path:
+    """Where a profile's report goes unless the user says: ``reports/``, or ``runs/reports`` for plumbing."""
+    from harness.suites import PLUMBING
+    from harness.tracking import runs_dir
+
+    return runs_dir() / "reports" if suite.role(profile) == PLUMBING else COMMITTED
 
 
 def write_report(
@@ -87,6 +96,9 @@ def write_report(
         untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED))
         results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"]}
     results["report_command"] = command
+    campaign_run = tracker.find_campaign_run(experiment, key)
+    if campaign_run:
+        results["mlflow"] = {"experiment_id": experiment, "campaign_run_id": campaign_run}
 
     def current(record: TrialRecord) -> bool:  # the runs the report reads (sweeps: of today's suite file)
         if record.tags.get("kind") == KIND_SWEEP:
@@ -134,6 +146,8 @@ def write_report(
     if "html" in formats:
         write_text_atomic(out / "report.html", to_html(markdown, out, results["title"]))
     write_index(reports_dir)
+    if campaign_run:
+        tracker.record_result(campaign_run, results, headline_sentence(results), out)
     for name in formats:
         console.info(f"report: {out / f'report.{name}'}")
     return out

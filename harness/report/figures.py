@@ -74,18 +74,20 @@ def curves_plot(results: dict, path: Path) -> bool:
         return False
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
+        scale = 100.0 if "accuracy" in key else 1.0  # accuracies in %, as the tables give them
         for colour, (name, arm) in zip(COLOURS, results["arms"].items(), strict=False):
             band = arm["curves"].get(key)
             if not band:
                 continue
             epochs = [i + 1 for i, m in enumerate(band["mean"]) if m is not None]
             pick = [i - 1 for i in epochs]
-            ax.plot(epochs, [band["mean"][i] for i in pick], color=colour, label=f"{name} (n={max(band['n'])})")
-            ax.fill_between(
-                epochs, [band["low"][i] for i in pick], [band["high"][i] for i in pick], color=colour, alpha=0.25
-            )
+            label = f"{name} (n={max(band['n'])})"
+            ax.plot(epochs, [band["mean"][i] * scale for i in pick], color=colour, label=label)
+            low, high = ([band[end][i] * scale for i in pick] for end in ("low", "high"))
+            ax.fill_between(epochs, low, high, color=colour, alpha=0.25)
         ax.set_title(CURVE_TITLES.get(key, key))
         ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy (%)" if scale == 100.0 else key.replace("_", " "))
         ax.legend(fontsize=8, frameon=False)
     _save(fig, path)
     return True

@@ -17,7 +17,7 @@ from markdown_it.token import Token
 VERDICT_HEADINGS = ("verdict", "every comparison")
 
 STYLE = """
-body { max-width: 60rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5;
+body { max-width: 75rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; background: #fff; }
 h1, h2, h3 { line-height: 1.25; }
 h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .3em; margin-top: 2em; }
@@ -32,6 +32,12 @@ pre code { display: block; padding: .8em; overflow-x: auto; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { font-style: italic; color: #57606a; margin-top: .4em; }
+.badge { display: inline-block; padding: .15em .6em; border-radius: 1em; font-weight: 600; color: #fff;
+  background: #6e7781; }
+.verdict-replicated, .verdict-larger-than-claimed { background: #1a7f37; }
+.verdict-smaller-than-claimed, .verdict-positive-size-undetermined, .verdict-incomplete { background: #9a6700; }
+.verdict-not-replicated, .verdict-contradicted { background: #cf222e; }
+details { margin: 1em 0; } summary { cursor: pointer; font-weight: 600; }
 """
 
 # After load, mark every image as loaded or not, and the page as a whole: the browser test reads these.
@@ -44,6 +50,12 @@ window.addEventListener("load", function () {
     ok = ok && loaded;
   });
   document.body.dataset.figuresOk = ok ? "true" : "false";
+  var verdict = document.querySelector("table.verdict");
+  if (verdict) {  // the headline table fits the window: no horizontal scroll inside it or on the page
+    var fits = verdict.scrollWidth <= verdict.clientWidth + 1 &&
+      document.documentElement.scrollWidth <= window.innerWidth + 1;
+    document.body.dataset.headlineFits = fits ? "true" : "false";
+  }
 });
 """
 
@@ -136,6 +148,10 @@ def _annotate(tokens: list[Token], folder: Path) -> None:
                 token.attrSet("class", "verdict")
                 verdict_marked, waiting_for_verdict = True, False
         elif token.type == "inline" and token.children:
+            for child in token.children:  # the HTML pages link each other, like the Markdown ones do
+                href = str(child.attrGet("href") or "") if child.type == "link_open" else ""
+                if href.endswith(".md") and "://" not in href:
+                    child.attrSet("href", href.removesuffix(".md") + ".html")
             images = [child for child in token.children if child.type == "image"]
             for image in images:
                 image.attrSet("src", _data_uri(folder, str(image.attrGet("src") or "")))

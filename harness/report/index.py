@@ -13,37 +13,69 @@ TITLE = "Reproducibility reports"
 MISSING = "—"
 
 
+SECTIONS = (
+    (
+        "evidence",
+        "Evidence about the claims",
+        "Each claim re-run on many paired seeds: these verdicts are the results.",
+    ),
+    (
+        "search",
+        "The author's search, run in full",
+        "Every setting the author could have tried, averaged honestly — how much a search can make a claim look.",
+    ),
+    (
+        "plumbing",
+        "Plumbing checks",
+        "Tiny slices and few seeds that prove the machinery runs; their numbers say nothing about the claims.",
+    ),
+)
+HEADER = "| suite | claim | profile: what it tests | verdict | effect (95% CI; n) | claimed | report |"
+
+
 def write_index(reports_dir: Path) -> tuple[Path, Path]:
-    """Summarise every ``reports_dir/<suite>/<profile>/results.json`` in ``index.md`` and ``index.html``."""
+    """Summarise every ``reports_dir/<suite>/<profile>/results.json`` in ``index.md`` and ``index.html``:
+    evidence, protocol searches and plumbing checks in separate tables."""
     reports_dir = Path(reports_dir)
-    rows, unreadable = [], []
+    rows: dict[str, list[str]] = {role: [] for role, _, _ in SECTIONS}
+    unreadable = []
     for path in sorted(reports_dir.glob("*/*/results.json")):
         folder = path.parent.relative_to(reports_dir).as_posix()
         try:
             results = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(results, dict):
                 raise ValueError(f"expected a JSON object, found {type(results).__name__}")
-            rows.append(index_row(results, path.parent, folder))
+            rows[role_of(results, folder)].append(index_row(results, path.parent, folder))
         except (OSError, ValueError, TypeError, AttributeError) as error:  # JSONDecodeError is a ValueError
             unreadable.append(f"- `{folder}/results.json`: {_cell(str(error) or type(error).__name__)}")
     lines = [f"# {TITLE}", ""]
-    if rows:
+    if any(rows.values()):
         lines += [
             "One row per suite and profile: the headline comparison's verdict and measured effect "
             "(mean paired difference, 95% CI, n paired seeds) against the claimed effect.",
             "",
-            "| suite | title | profile | verdict | metric | effect (95% CI; n) | claimed | report | command |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-            *rows,
         ]
+        for role, heading, meaning in SECTIONS:
+            if rows[role]:
+                lines += [f"## {heading}", "", meaning, "", HEADER, "| --- " * 7 + "|", *rows[role], ""]
     else:
-        lines.append("No readable reports yet.")
+        lines += ["No readable reports yet.", ""]
     if unreadable:
-        lines += ["", "## Unreadable results", "", *unreadable]
-    markdown = "\n".join(lines) + "\n"
+        lines += ["## Unreadable results", "", *unreadable, ""]
+    markdown = "\n".join(lines).rstrip() + "\n"
     md_path = write_text_atomic(reports_dir / "index.md", markdown)
     html_path = write_text_atomic(reports_dir / "index.html", to_html(markdown, reports_dir, TITLE))
     return md_path, html_path
+
+
+def role_of(results: dict, folder: str) -> str:
+    """The report's role as written, else as the suite would decide it (grid: search; ``smoke``: plumbing)."""
+    role = results.get("role")
+    if role in {r for r, _, _ in SECTIONS}:
+        return role
+    if results.get("grid"):
+        return "search"
+    return "plumbing" if (results.get("profile") or folder.split("/")[-1]) == "smoke" else "evidence"
 
 
 def index_row(results: dict, folder: Path, link: str) -> str:
@@ -54,20 +86,17 @@ def index_row(results: dict, folder: Path, link: str) -> str:
     metric = comparison.get("metric") or claim.get("metric") or ""
     claimed = comparison.get("claimed_effect", claim.get("claimed_effect"))
     verdict = (comparison.get("verdict") or {}).get("label")
-    links = [f"[report.md]({link}/report.md)"]
-    if (folder / "report.html").is_file():
-        links.append(f"[report.html]({link}/report.html)")
-    command = results.get("report_command")
+    profile = f"`{results.get('profile') or parts[-1]}`"
+    if results.get("profile_description"):
+        profile += f": {results['profile_description']}"
     cells = [
         f"`{results.get('suite') or parts[0]}`",
         results.get("title") or MISSING,
-        f"`{results.get('profile') or parts[-1]}`",
+        profile,
         (f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING)) + _older(results),
-        claim.get("metric_label") or metric or MISSING,
         format_effect(comparison.get("effect"), metric),
         format_delta(claimed, metric) if _finite(claimed) else ("direction" if comparison else MISSING),
-        " · ".join(links),
-        f"`{command}`" if command else MISSING,
+        f"[report]({link}/report.md)",
     ]
     return "| " + " | ".join(_cell(str(cell)) for cell in cells) + " |"
 

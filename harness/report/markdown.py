@@ -19,6 +19,20 @@ class Formatter:
     def delta(self, x: float) -> str:
         return f"{x * self.scale:+.2f} points" if self.percent else f"{x:+.4g}"
 
+    @property
+    def unit(self) -> str:
+        """The unit of differences, for a column header ("points" for accuracies)."""
+        return "points" if self.percent else ""
+
+    def compact(self, estimate: dict) -> str:
+        """A difference with its interval and n, unit left to the header: ``+5.97 (+1.28 to +10.67; n = 30)``."""
+        scale = self.scale
+
+        def show(x: float | None) -> str:
+            return "unbounded" if x is None else f"{x * scale:+.2f}"
+
+        return f"{show(estimate['value'])} ({show(estimate['low'])} to {show(estimate['high'])}; n = {estimate['n']})"
+
     def ci(self, estimate: dict, delta: bool = False) -> str:
         show = self.delta if delta else self.value
         return (
@@ -129,45 +143,57 @@ def _missing(c: dict, fmt) -> list[str]:
 
 
 def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
-    """Every comparison under every protocol with every statistic of its verdict."""
+    """Every comparison under every protocol: a compact headline table, then every statistic of its verdict."""
     rows = results["comparisons"]
     if not rows:
         return []
+    unit = f", {fmt.unit}" if fmt.unit else ""
     lines = [
         "## Every comparison, every protocol",
+        "",
+        _row("comparison", "protocol", f"effect{unit} (95% CI; n)", "claimed", "verdict"),
+        _row(*["---"] * 5),
+    ]
+    for c in rows:
+        lines.append(
+            _row(
+                f"`{c['treatment']}` − `{c['baseline']}`",
+                c["protocol"],
+                fmt.compact(c["effect"]),
+                _claimed(c, fmt),
+                f"**{c['verdict']['label']}**",
+            )
+        )
+    lines += [
+        "",
+        "Details:",
         "",
         _row(
             "comparison",
             "protocol",
-            "effect (95% CI, paired t; n)",
-            "BCa bootstrap 95% CI",
-            "claimed",
+            f"BCa bootstrap 95% CI{unit}",
             "P(treatment better) (95% CI)",
             "d_z (95% CI)",
-            "p (sign-flip)",
-            "p adjusted (BH)",
+            "p (sign-flip; BH-adjusted)",
             "seeds for 80% power",
-            "verdict",
+            "note",
         ),
-        _row(*["---"] * 11),
+        _row(*["---"] * 8),
     ]
     for c in rows:
-        needed = f" — ~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
-        needed += _judged_on(c, fmt)
+        needed = f"~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
+        note = (needed + _judged_on(c, fmt)).strip() or "—"
         bca = c["effect_bca"]
         lines.append(
             _row(
                 f"`{c['treatment']}` − `{c['baseline']}`",
                 c["protocol"],
-                fmt.ci(c["effect"], delta=True),
-                f"{fmt.delta(bca['low'])} to {fmt.delta(bca['high'])}",
-                _claimed(c, fmt),
+                f"{fmt.delta(bca['low']).removesuffix(' points')} to {fmt.delta(bca['high']).removesuffix(' points')}",
                 f"{_share(c['prob_treatment_better'])}: {c['outperforming']}",
                 _d(c["d_z"]),
-                _p(c["p_value"]),
-                _p(c["p_adjusted"]),
+                f"{_p(c['p_value'])} ({_p(c['p_adjusted'])})",
                 c["seeds_for_power"] or "—",
-                f"**{c['verdict']['label']}**{needed}",
+                note,
             )
         )
     lines += [
@@ -206,7 +232,8 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         lines += _missing(c, fmt)
     for name, protocol in results["protocols"].items():
         flag = " **Selects on the test set.**" if protocol["selects_on_test"] else ""
-        lines.append(f"- *{name}* (`{protocol['metric']}`): {protocol['description']}.{flag}")
+        said = "" if protocol["description"] == name else f": {protocol['description']}"
+        lines.append(f"- *{name}*: scored on `{protocol['metric']}`{said}.{flag}")
     whys = [c for c in rows if c["why"]]
     lines += [
         f"- `{c['treatment']}` − `{c['baseline']}`: {c['why']}."
@@ -505,11 +532,81 @@ def backend_lines(backend: str, provenance: dict[str, list[str]]) -> list[str]:
     return lines
 
 
+MLFLOW_UI = "http://127.0.0.1:5000"  # where `nox -s mlflow-ui` serves the store
+
+
+def headline_sentence(results: dict) -> str:
+    """The verdict in one sentence (plain text: the report's top line, the MLflow run's description, the terminal)."""
+    comparison = results["comparison"]
+    if not comparison:
+        return "No verdict yet: fewer than 2 seeds have finished in both arms."
+    fmt, verdict = Formatter(results["claim"]["metric"]), comparison["verdict"]
+    return (
+        f"{verdict['label'].capitalize()}: {comparison['treatment']} over {comparison['baseline']} on "
+        f"{results['claim']['metric_label']}, {fmt.ci(comparison['effect'], delta=True)}, claimed "
+        f"{_claimed(comparison, fmt)} — {verdict['meaning']}."
+    )
+
+
+def _badge(label: str) -> str:
+    """The verdict as a coloured badge in HTML (plain bold text where raw HTML is not shown)."""
+    return f'<span class="badge verdict-{label.replace(" ", "-").replace(",", "")}">{label}</span>'
+
+
+def _links(results: dict) -> str:
+    """Where the data behind the report is: its files, the index, the commit and the MLflow runs."""
+    links = [
+        "[results.json](results.json)",
+        "[runs.csv](runs.csv) (every run, to download)",
+        "[all reports](../../index.md)",
+    ]
+    commits = results["provenance"].get("git_commit", [])
+    if commits:
+        links.append("commit " + ", ".join(f"`{c}`" for c in commits))
+    mlflow = results.get("mlflow")
+    if mlflow:
+        experiment, run = mlflow["experiment_id"], mlflow["campaign_run_id"]
+        url = f"{MLFLOW_UI}/#/experiments/{experiment}/runs/{run}"
+        links.append(
+            f"MLflow: experiment {experiment}, campaign run [`{run}`]({url}) "
+            "(`nox -s mlflow-ui`; every run's id is in runs.csv)"
+        )
+    return " · ".join(links)
+
+
+def _per_seed(comparison: dict, fmt: Formatter) -> list[str]:
+    """The claim's paired values seed by seed, folded away in HTML."""
+    base, treat = comparison["baseline"], comparison["treatment"]
+    lines = [
+        "<details>",
+        f"<summary>Per-seed results of the claim's comparison ({len(comparison['per_seed'])} pairs)</summary>",
+        "",
+        _row("seed index", "seed", f"`{base}`", f"`{treat}`", f"`{treat}` − `{base}`"),
+        _row("---:", "---:", "---:", "---:", "---:"),
+    ]
+    for row in comparison["per_seed"]:
+        lines.append(
+            _row(
+                row["seed_index"],
+                row["seed"],
+                fmt.value(row[base]),
+                fmt.value(row[treat]),
+                fmt.delta(row[treat] - row[base]),
+            )
+        )
+    return [*lines, "", "</details>", ""]
+
+
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
     fmt = Formatter(claim["metric"])
+    label = comparison["verdict"]["label"] if comparison else "no verdict yet"
     lines = [
         f"# {results['title']}",
+        "",
+        f"{_badge(label)} {headline_sentence(results)}",
+        "",
+        _links(results),
         "",
         f"Suite `{results['suite']}`, profile `{results['profile']}` — {results['profile_description']}.",
         "",
@@ -605,7 +702,8 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
                 f"{_share(comparison['prob_treatment_better'])}: {comparison['outperforming']}",
             ),
             _row(
-                "standardized effect d_z (Hedges-corrected g_z)", f"{_d(comparison['d_z'])} ({_d(comparison['g_z'])})"
+                "standardized effect (95% CI)",
+                f"d_z {_d(comparison['d_z'])}; Hedges-corrected g_z {_d(comparison['g_z'])}",
             ),
             _row(
                 "p, paired sign-flip permutation test (BH-adjusted)",
@@ -627,6 +725,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             ),
             "",
         ]
+        lines += _per_seed(comparison, fmt)
     for figure, caption in figures:
         lines += [f"![{caption}]({figure})", "", f"*{caption}*", ""]
     lines += [

@@ -14,6 +14,7 @@ from harness.data.fashion_mnist import task_a, task_b
 from harness.keras_config import runtime_values
 from harness.seeds import derive
 from harness.training import (
+    PRETRAIN,
     FollowEpoch,
     OrderedBatches,
     StopOnNonFinite,
@@ -68,7 +69,7 @@ def run(settings: TransferSettings, seed: int, callbacks: list | None = None) ->
             verbose=0,
             callbacks=[monitor],
         )
-        merge_history(history, fitted, "pretrain_")
+        merge_history(history, fitted, PRETRAIN)
         diverged = monitor.reason
         for reused, target in zip(model_a.layers[:-1], model_b.layers[:-1], strict=True):
             target.set_weights(reused.get_weights())
