@@ -67,10 +67,9 @@ def _worker_process(studies: CampaignStudies, storage_url: str, parent: str, tag
     """Entry point of a local worker process (spawned: a fresh interpreter)."""
     from harness.console import follow_library_log
     from harness.tracking import Tracker
-
-    follow_library_log()
     from harness.worker import Worker
 
+    follow_library_log()
     tracker = Tracker()
     experiment = tracker.experiment(studies.suite.name)
     Worker(studies, open_storage(storage_url), tracker, experiment, parent, tags, threads, confirm).run()

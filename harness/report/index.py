@@ -22,7 +22,7 @@ SECTIONS = (
     (
         "search",
         "The author's search, run in full",
-        "Every setting the author could have tried, averaged honestly — how much a search can make a claim look.",
+        "Every setting the author could have tried, averaged honestly — how good a search can make a claim look.",
     ),
     (
         "plumbing",
