@@ -108,12 +108,15 @@ def main() -> None:
     for rep in range(1, args.repeats + 1):
         for arm in suite.arms:
             spec = trials[arm][rep]
-            start = time.perf_counter()
-            result = run_trial(spec, args.threads)
+            start = time.perf_counter()  # as a campaign worker does: open the run, train with live progress, finish
+            run_id = tracker.start_trial(experiment, parent, "bench", spec, {})
+            opened = time.perf_counter()
+            result = run_trial(spec, args.threads, on_epoch=tracker.live_progress(run_id))
             logged = time.perf_counter()
-            tracker.log_trial(experiment, parent, "bench", result, {})
-            times[arm]["harness"].append(time.perf_counter() - start)
-            times[arm]["mlflow"].append(time.perf_counter() - logged)
+            tracker.log_trial(experiment, parent, "bench", result, {}, run_id=run_id)
+            end = time.perf_counter()
+            times[arm]["harness"].append(end - start)
+            times[arm]["mlflow"].append((opened - start) + (end - logged))
             start = time.perf_counter()
             bare_trial(spec.settings, spec.seed)
             times[arm]["bare"].append(time.perf_counter() - start)
@@ -131,9 +134,12 @@ def main() -> None:
         f"Fashion quick protocol (full data, 20 + 20 epochs), {args.repeats} interleaved repetitions per arm, "
         f"TensorFlow backend, {args.threads} CPU thread(s) per trial. Overhead = harness / bare − 1 for each "
         "interleaved pair; the target applies to the median. Identical runs on this machine vary by up to ±30% "
-        "in wall time, so the range over pairs is wide; min-vs-min is the least noisy estimate.\n\n"
+        "in wall time, so the range over pairs is wide; min-vs-min is the least noisy estimate. The harness side "
+        "opens the trial's MLflow run before training, writes live progress at most every 10 s while it trains, "
+        "and writes results, curves and times at the end, as a campaign worker does; *MLflow writes* = opening "
+        "plus finishing the run.\n\n"
         "| arm | bare script (median) | harness trial + MLflow write (median) | median overhead | range over pairs "
-        "| min vs min | of which MLflow write (median) | target ≤ 3% |\n"
+        "| min vs min | of which MLflow writes (median) | target ≤ 3% |\n"
         "| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |\n" + "\n".join(rows)
     )
     write_section("Harness overhead per trial", body)

@@ -218,14 +218,16 @@ class Tracker:
         return self._search(experiment_id, query)
 
     def finished_result(self, experiment_id: str, campaign: str, spec: TrialSpec, kind: str) -> TrialResult | None:
-        """The result of this trial if MLflow already holds its finished run (ok or diverged)."""
+        """The result of this trial if MLflow already holds its finished run (ok or diverged). Otherwise the
+        trial runs now, so a run of it left RUNNING by a dead worker is marked KILLED."""
         query = (
             f"tags.`{TAG}kind` = '{kind}' and tags.`{TAG}campaign` = '{campaign}' and "
-            f"tags.`{TAG}trial_key` = '{spec.key}' and attributes.status = 'FINISHED'"
+            f"tags.`{TAG}trial_key` = '{spec.key}'"
         )
-        for run in self._search(experiment_id, query):
+        runs = self._search(experiment_id, query)
+        for run in runs:
             tags = run.data.tags
-            if tags.get(f"{TAG}status") in (OK, DIVERGED):
+            if run.info.status == "FINISHED" and tags.get(f"{TAG}status") in (OK, DIVERGED):
                 extra = {k.removeprefix(f"{TAG}info."): v for k, v in tags.items() if k.startswith(f"{TAG}info.")}
                 metrics = dict(run.data.metrics)
                 return TrialResult(
@@ -238,6 +240,9 @@ class Tracker:
                     data_digest=tags.get(f"{TAG}data_digest", ""),
                     extra=extra,
                 )
+        for run in runs:
+            if run.info.status == "RUNNING":
+                self.client.set_terminated(run.info.run_id, status="KILLED")
         return None
 
     def finished_keys(self, experiment_id: str, campaign: str) -> set[str]:
@@ -287,13 +292,8 @@ class Tracker:
         tags: dict[str, str],
         kind: str = KIND_TRIAL,
     ) -> str:
-        """Open the trial's run (RUNNING) before it trains; an abandoned run of the same trial becomes KILLED."""
-        query = (
-            f"tags.`{TAG}kind` = '{kind}' and tags.`{TAG}campaign` = '{campaign}' and "
-            f"tags.`{TAG}trial_key` = '{spec.key}' and attributes.status = 'RUNNING'"
-        )
-        for stale in self._search(experiment_id, query):  # its worker died; this trial runs again now
-            self.client.set_terminated(stale.info.run_id, status="KILLED")
+        """Open the trial's run (RUNNING) before it trains; call :meth:`finished_result` first: it retires
+        abandoned runs of the same trial."""
         run = self.client.create_run(
             experiment_id,
             run_name=self.run_name(spec, kind, tags),

@@ -65,6 +65,7 @@ def test_live_progress_writes_at_most_once_per_interval(tmp_path):
 def test_an_abandoned_run_is_killed_when_its_trial_runs_again(tmp_path):
     tracker, experiment, parent = _tracker(tmp_path)
     first = tracker.start_trial(experiment, parent, "demo/key", SPEC, {})  # its worker died here
+    assert tracker.finished_result(experiment, "demo/key", SPEC, "trial") is None  # so the trial runs again
     second = tracker.start_trial(experiment, parent, "demo/key", SPEC, {"git_commit": "abc+dirty"})
     assert tracker.client.get_run(first).info.status == "KILLED"
     assert tracker.client.get_run(second).info.status == "RUNNING"
