@@ -21,7 +21,8 @@ body { max-width: 75rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; background: #fff; }
 h1, h2, h3 { line-height: 1.25; }
 h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .3em; margin-top: 2em; }
-table { border-collapse: collapse; margin: 1em 0; display: block; overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: 1em 0; display: block; overflow-x: auto; max-width: 100%;
+  width: max-content; }
 th, td { border: 1px solid #d0d7de; padding: .35em .7em; vertical-align: top; }
 th { background: #f6f8fa; }
 tr:nth-child(even) td { background: #fbfcfd; }
