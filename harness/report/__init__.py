@@ -96,6 +96,7 @@ def write_report(
         untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED))
         results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"]}
     results["report_command"] = command
+    results["role"] = suite.role(profile)
     campaign_run = tracker.find_campaign_run(experiment, key)
     if campaign_run:
         results["mlflow"] = {"experiment_id": experiment, "campaign_run_id": campaign_run}

@@ -90,6 +90,7 @@ class Results(_Strict):
     torture_configs: dict[str, Any] | None
     variant: str
     untuned: dict[str, Any] | None = None
+    role: Literal["evidence", "plumbing", "search"] | None = None  # the profile's (harness.suites.Suite.role)
     mlflow: dict[str, str] | None = None  # experiment_id and campaign_run_id in the store the report was read from
 
 
