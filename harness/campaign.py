@@ -57,10 +57,12 @@ def _threads_per_trial(jobs: int) -> int:
 
 
 def command_line(argv: list[str] | None = None) -> str:
-    """The command as the user typed it (nox sets ``HARNESS_INVOKED_AS``), for reports."""
+    """The command as the user typed it (nox sets ``HARNESS_INVOKED_AS``), for reports: no machine folders."""
+    from harness.provenance import portable
+
     own = "harness " + shlex.join(sys.argv[1:] if argv is None else argv)
     invoked = os.environ.get("HARNESS_INVOKED_AS")
-    return f"{invoked}  (ran: {own})" if invoked else own
+    return portable(f"{invoked}  (ran: {own})" if invoked else own)
 
 
 def _worker_process(studies: CampaignStudies, storage_url: str, parent: str, tags: dict, threads: int, confirm: bool):

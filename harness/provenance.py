@@ -36,6 +36,15 @@ def checkout() -> Path | None:
     return None
 
 
+def portable(text: str) -> str:
+    """``text`` without this machine's folders: the working folder and the harness checkout become relative
+    (``sqlite:////home/me/harness/runs/x.db`` → ``sqlite:///runs/x.db``), the home folder ``~`` (for reports)."""
+    for folder in dict.fromkeys(str(f) for f in (Path.cwd(), checkout()) if f is not None and str(f) != "/"):
+        text = text.replace(folder + "/", "")
+    home = str(Path.home())
+    return text.replace(home + "/", "~/") if home != "/" else text
+
+
 def git(*args: str) -> str:
     """A git command's output in the harness's checkout ("" when there is none)."""
     folder = checkout()

@@ -59,3 +59,14 @@ def test_library_messages_go_to_the_log_file(tmp_path, monkeypatch):
 def test_a_significantly_worse_treatment_is_said_so():
     assert outperforming(Estimate(0.05, 0.01, 0.2, 20, "clopper-pearson")) == "significantly worse"
     assert outperforming(Estimate(0.45, 0.3, 0.6, 20, "clopper-pearson")) == "not significant"
+
+
+def test_commands_in_reports_carry_no_machine_folders(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from harness.provenance import portable
+
+    monkeypatch.chdir(tmp_path)
+    typed = f"harness campaign fashion --storage sqlite:///{tmp_path}/runs/quick/optuna.db"
+    assert portable(typed) == "harness campaign fashion --storage sqlite:///runs/quick/optuna.db"
+    assert portable(f"--data-dir {Path.home()}/datasets") == "--data-dir ~/datasets"

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import stats as st
 
 from harness import stats
+from harness.provenance import portable
 from harness.report.results import SCHEMA_VERSION
 from harness.report.stability import spread
 from harness.report.torture import config_search, search_curve
@@ -408,8 +409,10 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
             value = record.tags.get(key)
             if value and value not in provenance[key]:
                 provenance[key].append(value)
-    commands = list(
-        dict.fromkeys(r.tags["command"] for r in sorted(current, key=lambda r: r.seed_index) if r.tags.get("command"))
+    commands = list(  # as typed, without this machine's folders (campaigns run before commands were recorded so)
+        dict.fromkeys(
+            portable(r.tags["command"]) for r in sorted(current, key=lambda r: r.seed_index) if r.tags.get("command")
+        )
     )
     return {
         "schema_version": SCHEMA_VERSION,
