@@ -159,11 +159,8 @@ class Tracker:
         self, experiment_id: str, key: str, name: str, tags: dict[str, str], params: dict[str, Any]
     ) -> str:
         """The campaign's parent run: reused when the campaign resumes, else created."""
-        existing = self._search(
-            experiment_id, f"tags.`{TAG}kind` = '{KIND_CAMPAIGN}' and tags.`{TAG}campaign` = '{key}'"
-        )
-        if existing:
-            run_id = existing[0].info.run_id
+        run_id = self.find_campaign_run(experiment_id, key)
+        if run_id:
             self.client.update_run(run_id, status="RUNNING")
         else:
             run = self.client.create_run(
@@ -181,6 +178,7 @@ class Tracker:
         return run_id
 
     def find_campaign_run(self, experiment_id: str, key: str) -> str | None:
+        """The id of the campaign's parent run, if it has one."""
         found = self._search(experiment_id, f"tags.`{TAG}kind` = '{KIND_CAMPAIGN}' and tags.`{TAG}campaign` = '{key}'")
         return found[0].info.run_id if found else None
 
@@ -340,8 +338,7 @@ class Tracker:
         spec: TrialSpec = result.spec
         if run_id is None:
             run_id = self.start_trial(experiment_id, parent_id, campaign, spec, tags, kind)
-        run_tags = {
-            **self._identity_tags(parent_id, campaign, spec, tags, kind),
+        run_tags = {  # the identity tags are on the run since start_trial
             f"{TAG}status": result.status,
             f"{TAG}reason": result.reason[:5000],
             f"{TAG}data_source": result.data_source,
