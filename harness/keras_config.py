@@ -106,10 +106,13 @@ def evaluate(text: str, values: dict[str, float]) -> float | int:
     return value_of(_expression(text))
 
 
-def runtime_values(examples: int, batch_size: int, epochs: int, variables: dict[str, Any]) -> dict[str, Any]:
-    """What placeholders may use in a run: :data:`RUNTIME` for its training data, and the suite's vars."""
+def runtime_values(
+    examples: int, batch_size: int, epochs: int, variables: dict[str, Any], total_updates: int | None = None
+) -> dict[str, Any]:
+    """What placeholders may use in a run: :data:`RUNTIME` for its training data, and the suite's vars.
+    ``total_updates``: the run's updates when a gradient-evaluation budget, not ``epochs``, ends it."""
     steps = -(-examples // batch_size)
-    known = {"steps_per_epoch": steps, "epochs": epochs, "total_steps": steps * epochs}
+    known = {"steps_per_epoch": steps, "epochs": epochs, "total_steps": total_updates or steps * epochs}
     return known | {"batch_size": batch_size, "train_examples": examples, **variables}
 
 

@@ -13,10 +13,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from harness import keras_config
+from harness.derived import DERIVED_KINDS, Derived, TimeToTarget, curve_range
 from harness.keras_config import RUNTIME
 from harness.registry import WORKLOAD_SETTINGS, UnknownName, did_you_mean
 from harness.search_space import Param, Tuning
-from harness.workloads.components import SELECTS_ON_TEST, VALIDATION, WorkloadSettings
+from harness.workloads.components import SELECTS_ON_TEST, STEP, VALIDATION, WorkloadSettings, axis_key
 
 
 class SuiteError(ValueError):
@@ -48,7 +49,11 @@ class Claim(_Strict):
     margin: float | None = Field(
         None,
         gt=0,
-        description="direction-only claims: the smallest difference that matters (a CI inside ±margin: none)",
+        description="direction-only claims: the smallest difference that matters (a CI inside ±margin: none); "
+        "for a speed claim, on the log ratio (0.1: about 10% faster)",
+    )
+    claimed_ratio: float | None = Field(
+        None, gt=1, description='speed claims: "k× faster", baseline time ÷ treatment time to the target'
     )
     notes: str = ""
 
@@ -58,7 +63,10 @@ class Claim(_Strict):
 
     @property
     def claimed_effect(self) -> float | None:
-        """Treatment − baseline as reported, oriented so an improvement is positive (None: direction only)."""
+        """Treatment − baseline as reported, oriented so an improvement is positive; a speed claim's
+        log(claimed_ratio); None: direction only."""
+        if self.claimed_ratio is not None:
+            return math.log(self.claimed_ratio)
         if self.baseline.reported is None or self.treatment.reported is None:
             return None
         return self.direction * (self.treatment.reported - self.baseline.reported)
@@ -68,6 +76,9 @@ class Claim(_Strict):
         given = (self.baseline.reported is not None) + (self.treatment.reported is not None)
         if given == 1:
             raise ValueError("give both reported values (a claimed effect) or neither (a direction, with margin)")
+        if given and self.claimed_ratio is not None:
+            raise ValueError("give reported values or claimed_ratio, not both")
+        given += 2 * (self.claimed_ratio is not None)
         if not given and self.margin is None:
             raise ValueError("a claim without reported values is about direction: give its margin")
         return self
@@ -84,12 +95,13 @@ class Comparison(_Strict):
     baseline: str
     treatment: str
     claimed_effect: float | None = Field(None, gt=0, description="oriented so that better is positive")
+    claimed_ratio: float | None = Field(None, gt=1, description="speed claims: k× faster")
     margin: float | None = Field(None, gt=0, description="smallest difference that matters (direction-only claims)")
     why: str = ""
 
     @property
     def direction_only(self) -> bool:
-        return self.claimed_effect is None and self.margin is not None
+        return self.claimed_effect is None and self.claimed_ratio is None and self.margin is not None
 
 
 class Stability(_Strict):
@@ -179,9 +191,31 @@ class Suite(_Strict):
     comparisons: list[Comparison] = Field([], description="default: the claim's baseline vs treatment")
     protocols: dict[str, Protocol] = Field({}, description="default: one protocol, the claim's metric")
     stability: list[Stability] = Field([], description="spread across seeds and robustness across the tuning grid")
+    derived: dict[str, Derived] = Field(
+        {}, description="metrics computed from each run's curve: time to a target, area under it, best within a budget"
+    )
 
     path: Path | None = Field(None, exclude=True)
     digest: str = Field("", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _speed_claims_minimise(cls, data: Any) -> Any:
+        """A time to target is better when lower: a speed claim says so itself."""
+        if isinstance(data, dict) and isinstance(data.get("claim"), dict) and isinstance(data.get("derived"), dict):
+            spec = data["derived"].get(data["claim"].get("metric"))
+            if isinstance(spec, dict) and spec.get("kind") == "time_to_target":
+                data = data | {"claim": {"higher_is_better": False} | data["claim"]}
+        return data
+
+    def is_speed(self, metric: str) -> bool:
+        """Whether ``metric`` is a time to target (judged as a ratio, on the log scale)."""
+        return isinstance(self.derived.get(metric), TimeToTarget)
+
+    def trial_metric(self) -> str:
+        """What a confirmation trial reports to Optuna: the claim's metric, or the tuning objective when
+        the claim's metric is derived (computed across runs at report time)."""
+        return self.tuning.objective if self.claim.metric in self.derived else self.claim.metric
 
     def settings_layers(
         self, profile: str, arm: str, index: int = 0, sampled: dict[str, Any] | None = None
@@ -223,7 +257,9 @@ class Suite(_Strict):
         return list(self.comparisons) or [own]
 
     def claimed_effect(self, comparison: Comparison) -> float | None:
-        """The effect a comparison is held to (None: direction only)."""
+        """The effect a comparison is held to (a speed-up as its log ratio; None: direction only)."""
+        if comparison.claimed_ratio is not None:
+            return math.log(comparison.claimed_ratio)
         if comparison.claimed_effect is not None:
             return comparison.claimed_effect
         if comparison.direction_only:
@@ -381,6 +417,8 @@ def _location(loc: tuple) -> str:
 
 def _describe(error: dict, fields_at) -> str:
     loc = tuple(error["loc"])
+    if loc[:1] == ("derived",) and len(loc) > 2 and loc[2] in DERIVED_KINDS:  # pydantic's union tag, not in the file
+        loc = loc[:2] + loc[3:]
     where = _location(loc)
     if error["type"] == "extra_forbidden":
         key = loc[-1]
@@ -467,6 +505,59 @@ def _reference_problems(data: dict) -> list[str]:
             problems.append(
                 f"claim: the reported treatment is not better than the reported baseline ({reported[1]} vs "
                 f"{reported[0]}, higher_is_better={claim.get('higher_is_better', True)}); swap the arms"
+            )
+    return problems
+
+
+def _speed_problems(data: dict) -> list[str]:
+    """Targets a curve can reach, relative targets naming arms, and ratios only for speed claims."""
+    claim, derived, arms = _section(data, "claim"), _section(data, "derived"), _section(data, "arms")
+    problems = []
+    for name, spec in derived.items():
+        target = spec.get("target") if isinstance(spec, dict) else None
+        if not isinstance(target, dict):
+            continue
+        curve = str(spec.get("curve", TimeToTarget.model_fields["curve"].default))
+        low, high = curve_range(curve)
+        value = target.get("value")
+        if isinstance(value, int | float) and not low <= value <= high:
+            problems.append(
+                f"derived.{name}.target.value: {value} is outside the values '{curve}' can take "
+                f"([{low:g}, {high:g}]): no run could ever reach it"
+            )
+        arm = target.get("relative_to")
+        if isinstance(arm, str) and arms and arm not in arms:
+            problems.append(f"derived.{name}.target.relative_to: unknown arm '{arm}'{did_you_mean(arm, arms)}")
+
+    def speed(metric: Any) -> bool:
+        return isinstance(derived.get(metric), dict) and derived[metric].get("kind") == "time_to_target"
+
+    claim_is_speed = speed(claim.get("metric"))
+    if claim.get("claimed_ratio") is not None and not claim_is_speed:
+        problems.append(
+            f"claim.claimed_ratio: '{claim.get('metric')}' is not a time to target; a ratio needs a speed metric "
+            "(declare one under derived: with kind: time_to_target), a difference needs reported values"
+        )
+    if claim_is_speed:
+        for role in ("baseline", "treatment"):
+            if isinstance(claim.get(role), dict) and claim[role].get("reported") is not None:
+                problems.append(
+                    f"claim.{role}.reported: a speed claim is held to a ratio: write claimed_ratio "
+                    "(baseline time ÷ treatment time, e.g. 5 for '1/5 of the iterations') instead of reported values"
+                )
+        if claim.get("higher_is_better") is True:
+            problems.append("claim.higher_is_better: a time to target is better when lower; remove it")
+    for i, comparison in enumerate(data.get("comparisons") or []):
+        if isinstance(comparison, dict) and comparison.get("claimed_ratio") is not None and not claim_is_speed:
+            problems.append(f"comparisons.{i}.claimed_ratio: the claim's metric is not a time to target; use claimed_effect")
+        if isinstance(comparison, dict) and comparison.get("claimed_effect") is not None and claim_is_speed:
+            problems.append(f"comparisons.{i}.claimed_effect: a speed claim is held to a ratio; use claimed_ratio")
+    for name, protocol in _section(data, "protocols").items():
+        if isinstance(protocol, dict) and "metric" in protocol and speed(protocol["metric"]) != claim_is_speed:
+            problems.append(
+                f"protocols.{name}.metric: '{protocol['metric']}' is {'' if claim_is_speed else 'not '}a "
+                f"difference and the claim's metric is {'a time to target' if claim_is_speed else 'a difference'}; "
+                "a suite's protocols are judged on one scale: put the other metric in a suite of its own"
             )
     return problems
 
@@ -654,24 +745,38 @@ def _redefined(data: dict, shared: dict) -> list[str]:
 
 def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], WorkloadSettings]) -> list[str]:
     """The claim, protocols and tuning may only name metrics the workload produces (in every profile and arm)."""
-    claim, tuning = _section(data, "claim"), _section(data, "tuning")
-    wanted: list[tuple[str, Any, str]] = [("claim.metric", claim.get("metric"), "final")]
-    for name, protocol in _section(data, "protocols").items():
-        if isinstance(protocol, dict):
-            wanted.append((f"protocols.{name}.metric", protocol.get("metric"), "final"))
+    claim, tuning, derived = _section(data, "claim"), _section(data, "tuning"), _section(data, "derived")
+    wanted: list[tuple[str, Any, str]] = [
+        (where, metric, "final")
+        for where, metric in [("claim.metric", claim.get("metric"))]
+        + [(f"protocols.{n}.metric", p.get("metric")) for n, p in _section(data, "protocols").items() if isinstance(p, dict)]
+        if metric not in derived
+    ]
+    for name, spec in derived.items():
+        if isinstance(spec, dict):
+            curve = spec.get("curve", TimeToTarget.model_fields["curve"].default)
+            wanted.append((f"derived.{name}.curve", curve, "recorded"))
+            wanted.append((f"derived.{name}.axis", axis_key(str(curve), spec.get("axis", "updates")), "recorded"))
+    if claim.get("metric") in derived:  # confirmation trials report the tuning objective to Optuna
+        wanted.append(("tuning.objective", tuning.get("objective", "val_accuracy"), "final"))
     tuned = {p for p, spec in _section(data, "profiles").items() if isinstance(spec, dict) and spec.get("budget")}
     pruner = _section(tuning, "pruner")
     missing: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
     problems = []
     for (profile, arm), settings in produced.items():
         metrics, curves = settings.metrics(), settings.curves()
+        problems += [
+            f"derived.{name}: '{name}' is already a metric of workload '{workload}'; give the derived metric another name"
+            for name in derived
+            if name in metrics
+        ]
         checks = list(wanted)
         if profile in tuned:
             checks.append(("tuning.objective", tuning.get("objective", "val_accuracy"), "validation"))
             if pruner.get("kind", "none") != "none":
                 checks.append(("tuning.pruner.monitor", pruner.get("monitor", "val_accuracy"), "curve"))
         for where, metric, kind in checks:
-            pool = curves if kind == "curve" else metrics
+            pool = curves if kind in ("curve", "recorded") else metrics
             if metric not in pool:
                 missing.setdefault((where, str(metric), kind), []).append((profile, arm))
             elif kind in ("validation", "curve") and pool[metric] != VALIDATION:
@@ -688,11 +793,14 @@ def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], 
     for (where, metric, kind), places in missing.items():
         profile, arm = places[0]
         settings = produced[profile, arm]
-        pool = settings.curves() if kind == "curve" else settings.metrics()
+        pool = settings.curves() if kind in ("curve", "recorded") else settings.metrics()
         scope = "" if len(places) == len(produced) else f" in profile '{profile}', arm '{arm}'"
-        what = "a per-epoch curve" if kind == "curve" else "a metric"
+        what = {"curve": "a per-epoch curve", "recorded": "a recorded curve"}.get(kind, "a metric")
+        hint = ""
+        if metric.startswith(STEP):
+            hint = " (step.* curves are recorded with training.eval_every_steps and a validation set)"
         problems.append(
-            f"{where}: '{metric}' is not {what} of workload '{workload}'{scope}{did_you_mean(metric, pool)}; "
+            f"{where}: '{metric}' is not {what} of workload '{workload}'{scope}{did_you_mean(metric, pool)}{hint}; "
             f"it produces: {', '.join(sorted(pool))}"
         )
     return list(dict.fromkeys(problems))
@@ -714,7 +822,7 @@ def load(name_or_path: str | Path) -> Suite:
         suite = Suite(**data, path=path, digest=hashlib.sha256(text.encode()).hexdigest())
     except ValidationError as error:
         problems += [_describe(item, _fields_of) for item in error.errors()]
-    problems += _reference_problems(data) + _settings_problems(data)
+    problems += _reference_problems(data) + _speed_problems(data) + _settings_problems(data)
     if problems:
         raise SuiteError(path, list(dict.fromkeys(problems)))
     assert suite is not None

@@ -204,3 +204,90 @@ class EpochClock(keras.callbacks.Callback):
         self.times.append(time.time())
         if self.listener is not None:
             self.listener(len(self.times), dict(logs or {}))
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Where a run is on every speed axis, and its validation curve every ``eval_every`` updates.
+
+    Keras runs one step per gradient evaluation; ``grads_per_update`` of them make an update
+    (Heun: 2). Training seconds run from each epoch's start to its last batch's end, less the
+    clock's own validation passes: Keras's end-of-epoch validation and test scoring are
+    excluded. ``budget`` (gradient evaluations) stops training the moment it is spent.
+
+    ``history``: per epoch ``at_updates``, ``at_grad_evals``, ``at_epochs``, ``at_seconds``; with
+    ``eval_every``, ``step.val_<metric>`` and ``step.at_<axis>`` at every ``eval_every`` updates
+    and after the last one.
+    """
+
+    def __init__(
+        self,
+        steps_per_epoch: int,
+        grads_per_update: int = 1,
+        eval_every: int | None = None,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        eval_batch_size: int = 1000,
+        eval_callbacks: tuple = (),
+        budget: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.steps_per_epoch, self.grads_per_update = steps_per_epoch, grads_per_update
+        self.eval_every, self.validation, self.eval_batch_size = eval_every, validation, eval_batch_size
+        self.eval_callbacks, self.budget = list(eval_callbacks), budget
+        self.grad_evals, self.train_s, self.eval_s = 0, 0.0, 0.0
+        self.history: dict[str, list[float]] = {}
+        self._epoch, self._mark, self._scored_at = 0, time.perf_counter(), 0
+
+    @property
+    def updates(self) -> int:
+        return self.grad_evals // self.grads_per_update
+
+    def position(self) -> dict[str, float]:
+        """The run's place on every axis now."""
+        return {
+            "updates": float(self.updates),
+            "grad_evals": float(self.grad_evals),
+            "epochs": self.grad_evals / self.steps_per_epoch,
+            "seconds": self.train_s,
+        }
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._epoch, self._mark = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        now = time.perf_counter()
+        self.train_s += now - self._mark
+        self._mark = now
+        self.grad_evals = self._epoch * self.steps_per_epoch + batch + 1
+        if self.budget and self.grad_evals >= self.budget:
+            self.model.stop_training = True
+        complete = self.grad_evals % self.grads_per_update == 0
+        if self.eval_every and complete and self.updates >= self._scored_at + self.eval_every:
+            self._score()
+            self._mark = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        for axis, value in self.position().items():
+            self.history.setdefault(f"at_{axis}", []).append(value)
+
+    def on_train_end(self, logs=None) -> None:
+        if self.eval_every and self.updates > self._scored_at:
+            self._score()
+
+    def _score(self) -> None:
+        """One validation pass, its time kept apart, the training metrics' running state untouched."""
+        start = time.perf_counter()
+        state = [v.numpy() for metric in self.model.metrics for v in metric.variables]
+        x, y = self.validation
+        scores = self.model.evaluate(
+            x, y, batch_size=self.eval_batch_size, verbose=0, return_dict=True, callbacks=self.eval_callbacks
+        )
+        for variable, value in zip(
+            [v for metric in self.model.metrics for v in metric.variables], state, strict=True
+        ):
+            variable.assign(value)
+        self._scored_at = self.updates
+        for name, value in scores.items():
+            self.history.setdefault(f"step.val_{name}", []).append(float(value))
+        for axis, value in self.position().items():
+            self.history.setdefault(f"step.at_{axis}", []).append(value)
+        self.eval_s += time.perf_counter() - start

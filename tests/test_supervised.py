@@ -204,6 +204,36 @@ def test_heun_gets_each_batch_twice_and_augmentation_runs_in_numpy(tiny_images):
     assert len(seen) == 2 * 8 and isinstance(Heun, type) and outcome.diverged is None  # 250 / 32 → 8 updates
 
 
+def test_step_curves_and_an_equal_gradient_budget_for_heun(tiny_images):
+    """At 20 gradient evaluations (8 batches an epoch) SGD makes 20 updates in 3 epochs, Heun 10 in 2;
+    validation every 3 updates and after the last, without disturbing training."""
+    make_deterministic(5)
+    training = {"eval_every_steps": 3, "grad_eval_budget": 20}
+    sgd = _tiny(training=training)
+    outcome = run(sgd, seed=5)
+    metrics, history = outcome.metrics, outcome.history
+    assert (metrics["updates"], metrics["grad_evals"], metrics["epochs_run"]) == (20, 20, 3)
+    assert (metrics["planned_updates"], metrics["planned_epochs"]) == (20, 2.5)
+    assert history["step.at_updates"] == [3, 6, 9, 12, 15, 18, 20] and history["at_updates"] == [8, 16, 20]
+    seconds = history["step.at_seconds"]
+    assert seconds == sorted(seconds) and 0 < seconds[-1] == metrics["train_s"] and metrics["step_eval_s"] > 0
+    assert history["step.val_accuracy"][-1] == pytest.approx(history["val_accuracy"][-1])  # the same weights
+    assert set(metrics) == set(sgd.metrics()) and set(history) == set(sgd.curves())
+    make_deterministic(5)
+    unscored = run(_tiny(training={"grad_eval_budget": 20}), seed=5).history
+    assert unscored["loss"] == history["loss"] and "step.val_accuracy" not in unscored
+
+    make_deterministic(5)
+    heun = run(_tiny(optimizer={"class_name": "Heun", "config": {"learning_rate": 0.01}}, training=training), seed=5)
+    assert (heun.metrics["updates"], heun.metrics["grad_evals"], heun.metrics["epochs_run"]) == (10, 20, 2)
+    assert heun.history["step.at_grad_evals"] == [6, 12, 18, 20] and heun.history["step.at_updates"] == [3, 6, 9, 10]
+
+
+def test_validation_every_n_steps_needs_a_validation_set():
+    problems = _tiny(data={"validation": {"size": 0}}, training={"eval_every_steps": 5}).problems()
+    assert [p for p in problems if p.startswith("training.eval_every_steps: scores the validation set")]
+
+
 def test_each_epoch_test_score_uses_lookaheads_slow_weights():
     """With k beyond the run the slow weights never move: every test score is the initial model's."""
     x, y = RNG.normal(size=(64, 5)).astype("float32"), RNG.integers(0, 2, 64)

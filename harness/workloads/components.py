@@ -238,6 +238,16 @@ class Training(Strict):
     test_each_epoch: bool = Field(
         True, description="score the test set after every epoch (curves, test-selected scores)"
     )
+    eval_every_steps: PositiveInt | None = Field(
+        None,
+        description="also score the validation set every N optimizer updates (and after the last): the step.* "
+        "curves that speed metrics read; its time is excluded from training time",
+    )
+    grad_eval_budget: PositiveInt | None = Field(
+        None,
+        description="train for exactly this many gradient evaluations (Heun takes 2 per update) instead of "
+        "`epochs`: equal budgets for optimizers of different cost",
+    )
 
     @field_validator("loss")
     @classmethod
@@ -249,6 +259,14 @@ class Training(Strict):
 
 # metrics ------------------------------------------------------------------------------------
 TEST, SELECTS_ON_TEST, VALIDATION, INFO = "test", "selects on test", "validation", "info"
+STEP = "step."  # curves scored every ``eval_every_steps`` updates: step.val_accuracy, step.at_updates, ...
+AXES = ("updates", "grad_evals", "epochs", "seconds")  # what a speed is counted in
+PLANNED = "planned_"  # final metrics: each axis's budget (planned_updates, ...), where an unreached target censors
+
+
+def axis_key(curve: str, axis: str) -> str:
+    """The history key of ``curve``'s x-axis: ``at_updates`` (per epoch) or ``step.at_updates``."""
+    return (STEP if curve.startswith(STEP) else "") + f"at_{axis}"
 
 
 class WorkloadSettings(Strict):

@@ -27,6 +27,7 @@ from harness.training import (
     RepeatedBatches,
     StopOnNonFinite,
     TestEachEpoch,
+    TrainingClock,
     compile_loss,
     make_optimizer,
     merge_history,
@@ -89,7 +90,10 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     extra = {"vocabulary_size": data.vocabulary_size} if data.kind == "tokens" else {}
     with dtype_policy("mixed_float16" if training.mixed_precision else keras.config.dtype_policy().name):
         model = settings.model.build(data.input_shape, outputs, seed, **extra)
-    values = runtime_values(len(train), training.batch_size, training.epochs, settings.vars)
+    batches_per_epoch = -(-len(train) // training.batch_size)
+    epochs = settings.epochs_to_run(batches_per_epoch)
+    budget_updates = training.grad_eval_budget // settings.updates_per_batch() if training.grad_eval_budget else None
+    values = runtime_values(len(train), training.batch_size, epochs, settings.vars, budget_updates)
     optimizer = make_optimizer(settings.optimizer.model_dump(), values, training.mixed_precision)
     loss, metrics = compile_loss(training.loss, outputs, settings.model.logits)
     model.compile(
@@ -104,18 +108,28 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     monitor, timer = StopOnNonFinite("training"), EpochTimer()
     eval_batch = training.eval_batch_size
     tested = TestEachEpoch(test.x, test.y, eval_batch, callbacks=slow) if training.test_each_epoch else None
+    clock = TrainingClock(
+        len(batches),
+        settings.updates_per_batch(),
+        training.eval_every_steps,
+        (valid.x, valid.y) if valid else None,
+        eval_batch,
+        tuple(slow),
+        training.grad_eval_budget,
+    )
     fitted = model.fit(
         getattr(batches, "dataset", batches),
-        epochs=training.epochs,
+        epochs=epochs,
         validation_data=(valid.x, valid.y) if valid else None,
         validation_batch_size=eval_batch,
         verbose=0,
         shuffle=False,
-        callbacks=[FollowEpoch(batches), *slow, monitor, timer, *([tested] if tested else []), *(callbacks or [])],
+        callbacks=[FollowEpoch(batches), clock, *slow, monitor, timer, *([tested] if tested else []), *(callbacks or [])],
     )
     history: dict[str, list[float]] = {}
     merge_history(history, fitted)
     history["epoch_time_s"] = timer.seconds
+    history |= clock.history
     metrics_out: dict[str, float] = {}
     if tested:
         history["epoch_test_accuracy"], history["epoch_test_loss"] = tested.accuracy, tested.loss
@@ -132,9 +146,19 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         metrics_out["best_val_accuracy"], metrics_out["best_val_epoch"] = float(validation[chosen]), float(chosen + 1)
         if tested:
             metrics_out["test_accuracy_at_best_val"] = tested.accuracy[chosen]
-    if len(timer.seconds) > 1:
+    if "train_examples_per_s" in settings.metrics() and len(timer.seconds) > 1:
         metrics_out["train_examples_per_s"] = len(train) / float(np.median(timer.seconds[1:]))
     metrics_out["epochs_run"] = float(len(timer.seconds))
+    metrics_out |= {name: value for name, value in clock.position().items() if name != "epochs"}
+    metrics_out["train_s"] = metrics_out.pop("seconds")
+    planned = training.grad_eval_budget or epochs * len(batches)
+    metrics_out |= {
+        "planned_grad_evals": float(planned),
+        "planned_updates": float(planned // settings.updates_per_batch()),
+        "planned_epochs": planned / len(batches),
+    }
+    if training.eval_every_steps:
+        metrics_out["step_eval_s"] = clock.eval_s
     counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
     extra_info = {k: str(v) for k, v in counts.items()}
     return Outcome(metrics_out, history, data.source, data.digest, monitor.reason, extra_info)

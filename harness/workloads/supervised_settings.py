@@ -7,8 +7,11 @@ from typing import Any
 from pydantic import Field
 
 from harness.workloads.components import (
+    AXES,
     INFO,
+    PLANNED,
     SELECTS_ON_TEST,
+    STEP,
     TEST,
     VALIDATION,
     DataSpec,
@@ -48,10 +51,18 @@ class SupervisedSettings(WorkloadSettings):
     def has_validation(self) -> bool:
         return self.data.validation.size > 0
 
+    def epochs_to_run(self, batches_per_epoch: int) -> int:
+        """``training.epochs``, or as many (the last one partial) as the gradient-evaluation budget needs."""
+        budget = self.training.grad_eval_budget
+        return -(-budget // (batches_per_epoch * self.updates_per_batch())) if budget else self.training.epochs
+
     def metrics(self) -> dict[str, str]:
-        found = {"test_accuracy": TEST, "test_loss": TEST, "epochs_run": INFO}
-        if self.training.epochs > 1:  # timed over the epochs after the first (which compiles)
+        found = {"test_accuracy": TEST, "test_loss": TEST, "epochs_run": INFO, "train_s": INFO}
+        found |= {"updates": INFO, "grad_evals": INFO} | {f"{PLANNED}{axis}": INFO for axis in AXES[:3]}
+        if self.training.epochs > 1 and not self.training.grad_eval_budget:  # timed after the first epoch (compiles)
             found["train_examples_per_s"] = INFO
+        if self.training.eval_every_steps:
+            found["step_eval_s"] = INFO
         if self.has_validation():
             found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
             found |= {"best_val_accuracy": VALIDATION, "best_val_epoch": VALIDATION}
@@ -62,9 +73,12 @@ class SupervisedSettings(WorkloadSettings):
         return found
 
     def curves(self) -> dict[str, str]:
-        found = {"loss": INFO, "accuracy": INFO, "epoch_time_s": INFO}
+        found = {"loss": INFO, "accuracy": INFO, "epoch_time_s": INFO} | {f"at_{axis}": INFO for axis in AXES}
         if self.has_validation():
             found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
+        if self.training.eval_every_steps and self.has_validation():
+            found |= {f"{STEP}val_accuracy": VALIDATION, f"{STEP}val_loss": VALIDATION}
+            found |= {f"{STEP}at_{axis}": INFO for axis in AXES}
         if self.training.test_each_epoch:
             found |= {"epoch_test_accuracy": TEST, "epoch_test_loss": TEST}
         return found
@@ -79,6 +93,11 @@ class SupervisedSettings(WorkloadSettings):
                     f"data.{option}: dataset '{self.data.name}' has no channel axis to augment or normalize "
                     "(images only: cifar10); remove it"
                 )
+        if self.training.eval_every_steps and not self.has_validation():
+            found.append(
+                "training.eval_every_steps: scores the validation set, but data.validation.size is 0; hold out "
+                "examples (e.g. data.validation.size: 5000) or remove eval_every_steps"
+            )
         if uses(self.optimizer, "Heun") and self.updates_per_batch() != 2:
             found.append("training.batches_per_update: Heun takes two gradients of each batch: use auto or 2")
         return found
@@ -94,7 +113,9 @@ class SupervisedSettings(WorkloadSettings):
         small = validation.model_copy(update={"size": min(validation.size, batch)})
         limits = {"limit_train": min(data.limit_train or 2 * batch, 2 * batch), "limit_test": batch}
         limits["validation"] = small
-        training = {"epochs": 1, "batch_size": batch, "eval_batch_size": batch}
+        training = {"epochs": 1, "batch_size": batch, "eval_batch_size": batch, "grad_eval_budget": None}
+        if self.training.eval_every_steps:
+            training["eval_every_steps"] = 1
         return self.model_copy(
             update={"data": data.model_copy(update=limits), "training": self.training.model_copy(update=training)}
         )
