@@ -549,7 +549,9 @@ def _speed_problems(data: dict) -> list[str]:
             problems.append("claim.higher_is_better: a time to target is better when lower; remove it")
     for i, comparison in enumerate(data.get("comparisons") or []):
         if isinstance(comparison, dict) and comparison.get("claimed_ratio") is not None and not claim_is_speed:
-            problems.append(f"comparisons.{i}.claimed_ratio: the claim's metric is not a time to target; use claimed_effect")
+            problems.append(
+                f"comparisons.{i}.claimed_ratio: the claim's metric is not a time to target; use claimed_effect"
+            )
         if isinstance(comparison, dict) and comparison.get("claimed_effect") is not None and claim_is_speed:
             problems.append(f"comparisons.{i}.claimed_effect: a speed claim is held to a ratio; use claimed_ratio")
     for name, protocol in _section(data, "protocols").items():
@@ -749,7 +751,11 @@ def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], 
     wanted: list[tuple[str, Any, str]] = [
         (where, metric, "final")
         for where, metric in [("claim.metric", claim.get("metric"))]
-        + [(f"protocols.{n}.metric", p.get("metric")) for n, p in _section(data, "protocols").items() if isinstance(p, dict)]
+        + [
+            (f"protocols.{n}.metric", p.get("metric"))
+            for n, p in _section(data, "protocols").items()
+            if isinstance(p, dict)
+        ]
         if metric not in derived
     ]
     for name, spec in derived.items():
@@ -766,7 +772,7 @@ def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], 
     for (profile, arm), settings in produced.items():
         metrics, curves = settings.metrics(), settings.curves()
         problems += [
-            f"derived.{name}: '{name}' is already a metric of workload '{workload}'; give the derived metric another name"
+            f"derived.{name}: '{name}' is already a metric of workload '{workload}'; give yours another name"
             for name in derived
             if name in metrics
         ]

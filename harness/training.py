@@ -281,9 +281,7 @@ class TrainingClock(keras.callbacks.Callback):
         scores = self.model.evaluate(
             x, y, batch_size=self.eval_batch_size, verbose=0, return_dict=True, callbacks=self.eval_callbacks
         )
-        for variable, value in zip(
-            [v for metric in self.model.metrics for v in metric.variables], state, strict=True
-        ):
+        for variable, value in zip([v for metric in self.model.metrics for v in metric.variables], state, strict=True):
             variable.assign(value)
         self._scored_at = self.updates
         for name, value in scores.items():

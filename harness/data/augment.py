@@ -131,7 +131,7 @@ class TFAugmentedBatches:
     ) -> None:
         import tensorflow as tf
 
-        self.seed, self.augmentation = seed, augmentation
+        self.seed, self.augmentation, self.batch_size = seed, augmentation, batch_size
         count = self.count = len(y)
         images, labels = tf.constant(x), tf.constant(y)
         self._order = tf.Variable(tf.zeros(count, tf.int32), trainable=False)
@@ -157,6 +157,10 @@ class TFAugmentedBatches:
             .prefetch(tf.data.AUTOTUNE)
         )
         self.set_epoch(0)
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return math.ceil(self.count / self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
         plan = epoch_plan(self.count, self.seed, epoch, self.augmentation)

@@ -124,7 +124,15 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         validation_batch_size=eval_batch,
         verbose=0,
         shuffle=False,
-        callbacks=[FollowEpoch(batches), clock, *slow, monitor, timer, *([tested] if tested else []), *(callbacks or [])],
+        callbacks=[
+            FollowEpoch(batches),
+            clock,
+            *slow,
+            monitor,
+            timer,
+            *([tested] if tested else []),
+            *(callbacks or []),
+        ],
     )
     history: dict[str, list[float]] = {}
     merge_history(history, fitted)

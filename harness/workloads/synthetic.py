@@ -47,7 +47,9 @@ def speed_curve(settings: SyntheticSettings, seed: int) -> tuple[dict[str, float
     shared = np.random.default_rng(derive(seed, "speed")).standard_normal()
     own = np.random.default_rng(derive(seed, "speed", repr(settings.speedup), settings.noise_key)).standard_normal()
     reach = settings.time_scale / settings.speedup * math.exp(settings.log_sd * (shared + own) / math.sqrt(2))
-    updates = np.append(np.arange(settings.eval_every, settings.curve_updates, settings.eval_every), settings.curve_updates)
+    updates = np.append(
+        np.arange(settings.eval_every, settings.curve_updates, settings.eval_every), settings.curve_updates
+    )
     history = {
         "step.val_accuracy": (settings.mean * (1 - 0.1 ** (updates / reach))).tolist(),
         "step.at_updates": updates.astype(float).tolist(),
