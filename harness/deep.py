@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.suites import Suite
+from harness.workloads.components import axis_key
 
 
 def deep_problems(suite: Suite, on_checked: Callable[[str], None] = lambda where: None) -> list[str]:
@@ -19,7 +20,8 @@ def deep_problems(suite: Suite, on_checked: Callable[[str], None] = lambda where
         for arm in suite.arms:
             where = f"profiles.{profile} × arms.{arm}"
             miniature = suite.trial_settings(profile, arm).miniature()
-            named = {suite.claim.metric, *(p.metric for p in suite.all_protocols().values())}
+            named = {suite.claim.metric, *(p.metric for p in suite.all_protocols().values())} - set(suite.derived)
+            curves = {key for spec in suite.derived.values() for key in (spec.curve, axis_key(spec.curve, spec.axis))}
             key = miniature.model_dump_json()
             if key in checked:  # another profile's miniature is the same run
                 problems += [f"{where}: {line.split(': ', 1)[1]}" for line in checked[key]]
@@ -36,6 +38,9 @@ def deep_problems(suite: Suite, on_checked: Callable[[str], None] = lambda where
                 absent = sorted(named - outcome.metrics.keys())
                 if absent:
                     problems.append(f"{where}: the run produced no {', '.join(absent)} (the suite names it)")
+                unrecorded = sorted(curves - outcome.history.keys())
+                if unrecorded:
+                    problems.append(f"{where}: the run recorded no curve {', '.join(unrecorded)} (derived: reads it)")
                 on_checked(where)
             checked[key] = problems[before:]
     return problems

@@ -174,6 +174,30 @@ def outperforming(estimate: Estimate, gamma: float = MEANINGFUL) -> str:
     return "meaningful" if estimate.high > gamma else "significant, not meaningful"
 
 
+def share(hits: int, n: int) -> Estimate:
+    """``hits`` of ``n`` with an exact (Clopper–Pearson) 95% CI."""
+    return Estimate(hits / n, *_clopper_pearson(hits, n), n, "Clopper-Pearson exact")
+
+
+def reach_curve(times, reached) -> dict:
+    """The share of runs that reached a target by each time, with pointwise exact 95% bands.
+
+    Every run counts in every share: a censored run (``reached`` false) never reaches, so the
+    curve is a lower bound on the share that would reach with a longer budget (with every run
+    censored at the same budget — a fixed plan — it is the Kaplan–Meier curve).
+    """
+    times, reached = np.asarray(times, dtype=float), np.asarray(reached, dtype=bool)
+    steps = sorted(set(times[reached].tolist()))
+    shares = [share(int(np.sum(reached & (times <= x))), times.size) for x in steps]
+    return {
+        "at": steps,
+        "share": [s.value for s in shares],
+        "low": [s.low for s in shares],
+        "high": [s.high for s in shares],
+        "n": int(times.size),
+    }
+
+
 def share_at_least(values, threshold: float) -> Estimate:
     """Share of values ≥ ``threshold`` with an exact (Clopper–Pearson) 95% CI."""
     array = _as_array(values)

@@ -167,7 +167,7 @@ class CampaignStudies:
         import optuna
 
         # Its trials are fixed settings on paired seeds, not a search: the name says no trial is "best".
-        metric = f"{self.suite.claim.metric} (confirmation runs: none is best; the report compares arms)"
+        metric = f"{self.suite.trial_metric()} (confirmation runs: none is best; the report compares arms)"
         return self._study(storage, f"{self.key}/confirm", optuna.samplers.RandomSampler(seed=0), None, metric)
 
     def _study(self, storage, name: str, sampler, pruner, metric: str) -> optuna.Study:

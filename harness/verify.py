@@ -192,7 +192,8 @@ def _headline_moves(results: Results, reruns: list[Rerun]) -> str | None:
             return None
         pairs.append(values)
     direction = 1 if (results.claim.get("higher_is_better", True)) else -1
-    differences = direction * np.array([t - b for b, t in pairs])
+    shape = np.log if results.scale else np.asarray  # a speed claim's effect is the log ratio
+    differences = direction * np.array([shape(t) - shape(b) for b, t in pairs])
     before, after = headline.effect, stats.t_ci(differences)
     return (
         f"headline {headline.treatment} − {headline.baseline} ({headline.metric}): 95% CI {before.low:+.5f} to "

@@ -196,7 +196,7 @@ class Worker:
             settings,
         )
         result = self._run(trial, spec, KIND_TRIAL, {"variant": variant})
-        return self._value(trial, result, suite.claim.metric, f"confirm {variant} {arm} seed {index}")
+        return self._value(trial, result, suite.trial_metric(), f"confirm {variant} {arm} seed {index}")
 
     # shared -------------------------------------------------------------------------
     def _run(self, trial: optuna.Trial, spec: TrialSpec, kind: str, tags: dict[str, str], reporter=None) -> TrialResult:

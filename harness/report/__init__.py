@@ -15,6 +15,7 @@ from harness.report.figures import (
     effects_plot,
     grid_plot,
     paired_plot,
+    speed_plot,
     stability_plot,
     torture_plot,
 )
@@ -22,6 +23,7 @@ from harness.report.html import to_html, write_text_atomic
 from harness.report.index import write_index
 from harness.report.markdown import Formatter, headline_sentence, render
 from harness.report.results import dump
+from harness.report.speed import derive
 from harness.report.stability import robustness
 from harness.suites import Suite
 
@@ -78,11 +80,16 @@ def write_report(
 
         return expected
 
+    derived = {  # per variant: its runs with the suite's derived metrics, and its targets
+        variant: derive(suite, [r for r in records if r.tags.get("variant", UNTUNED) == variant], hashes(variant))
+        for variant in (TUNED, UNTUNED)
+    }
+
     def of(variant: str) -> list:
-        return [r for r in records if r.tags.get("variant", UNTUNED) == variant]
+        return derived[variant][0]
 
     main = TUNED if tuning["tuned"] else UNTUNED
-    results = analyse(suite, profile, of(main), hashes(main))
+    results = analyse(suite, profile, of(main), hashes(main), derived[main][1])
     results["tuning"] = tuning
     results["keras_backend"] = backends
     results["robustness"] = robustness(suite, tuning) if tuning["tuned"] else []
@@ -93,8 +100,8 @@ def write_report(
             arm: suite.settings_dict(profile, arm, 0, tuning["arms"][arm]["best_params"] or {}) for arm in suite.arms
         }
     if main == TUNED and suite.profiles[profile].compare_untuned and of(UNTUNED):
-        untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED))
-        results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"]}
+        untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED), derived[UNTUNED][1])
+        results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"], "speed": untuned["speed"]}
     results["report_command"] = command
     results["role"] = suite.role(profile)
     campaign_run = tracker.find_campaign_run(experiment, key)
@@ -107,12 +114,14 @@ def write_report(
         variant = record.tags.get("variant", UNTUNED)
         return record.arm in suite.arms and hashes(variant)(record.arm, record.seed_index) == record.params_hash
 
-    table = runs.rows(suite.name, profile, [*records, *sweeps], current)
+    table = runs.rows(suite.name, profile, [*of(TUNED), *of(UNTUNED), *sweeps], current)
     out = reports_dir / suite.name / profile
     out.mkdir(parents=True, exist_ok=True)
     figures = []
-    scale = Formatter(suite.claim.metric).scale
-    if results["comparison"]:
+    scale = Formatter.of(results).scale
+    if speed_plot(results, out / "speed.png"):
+        figures.append(("speed.png", "Share of seeds that reached the target by each time, per arm (exact 95% bands)"))
+    if results["comparison"] and not results.get("scale"):
         paired_plot(results, out / "paired.png", scale)
         figures.append(
             ("paired.png", "Per-seed results and paired differences, with the mean's 95% CI and the claimed effect")

@@ -12,6 +12,7 @@ from scipy import stats as st
 from harness import stats
 from harness.provenance import portable
 from harness.report.results import SCHEMA_VERSION
+from harness.report.speed import censored_pairs, speed_summary
 from harness.report.stability import spread
 from harness.report.torture import config_search, search_curve
 from harness.studies import PRUNED_AT, SEQUENTIAL_TAG
@@ -125,9 +126,7 @@ def grid_summary(suite: Suite, profile: str, comparison: dict | None) -> dict | 
     points = suite.profiles[profile].grid_points()
     if len(points) < 2 or not comparison:
         return None
-    direction = suite.claim.direction
-    base, treat = comparison["baseline"], comparison["treatment"]
-    runs = [(row["seed_index"], direction * (row[treat] - row[base])) for row in comparison["per_seed"]]
+    runs = [(row["seed_index"], row["effect"]) for row in comparison["per_seed"]]
     groups: dict[int, list[float]] = defaultdict(list)
     for index, effect in runs:
         groups[index % len(points)].append(effect)
@@ -223,13 +222,16 @@ def _compare(
     )
     if len(seeds) < 2:
         return None
+    speed = suite.is_speed(metric)
+    shape = np.log if speed else np.asarray  # a speed-up is judged as its log ratio
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
-    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, **judging)
-    oriented = direction * (t - b)
+    assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, **judging)
+    oriented = direction * (shape(t) - shape(b))
     best = int(np.argmax(oriented))
     missing = _missing_pairs(by_arm, (base, treat), seeds, metric)
+    pairs = [(by_arm[base][i], by_arm[treat][i]) for i in seeds]
     return {
         "baseline": base,
         "treatment": treat,
@@ -243,11 +245,14 @@ def _compare(
         "torture": search_curve(oriented, claimed),
         "missing_pairs": missing,
         "incomplete": len(missing) > MAX_MISSING_SHARE * (len(seeds) + len(missing)),
-        "sensitivity": _worst_case(by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging),
+        "sensitivity": _worst_case(
+            by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging, shape
+        ),
         "per_seed": [
-            {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv)}
-            for i, bv, tv in zip(seeds, b, t, strict=True)
+            {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv), "effect": float(e)}
+            for i, bv, tv, e in zip(seeds, b, t, oriented, strict=True)
         ],
+        "censored_pairs": censored_pairs(*zip(*pairs, strict=True), metric) if speed else None,
     }
 
 
@@ -280,6 +285,7 @@ def _worst_case(
     claimed: float | None,
     margin: float | None,
     judging: dict,
+    shape: Callable = np.asarray,
 ) -> dict | None:
     """The verdict with every failed run scored as the worst outcome of its arm (both arms run)."""
     scored = {arm: [_score(by_arm[arm][i], metric) for i in seeds] for arm in arms}
@@ -291,8 +297,8 @@ def _worst_case(
     ]
     if not filled:
         return None
-    b = np.array(scored[arms[0]] + [pair[0] for pair in filled])
-    t = np.array(scored[arms[1]] + [pair[1] for pair in filled])
+    b = shape(np.array(scored[arms[0]] + [pair[0] for pair in filled]))
+    t = shape(np.array(scored[arms[1]] + [pair[1] for pair in filled]))
     assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, **judging)
     return {"n_filled": len(filled), "effect": assessed["effect"], "verdict": assessed["verdict"]}
 
@@ -331,8 +337,16 @@ def _mode(sequential_max: int | None) -> dict:
     }
 
 
-def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Callable[[str, int], str]) -> dict:
-    """Summaries per arm, every comparison under every protocol with its verdict, learning curves."""
+def analyse(
+    suite: Suite,
+    profile: str,
+    records: list[TrialRecord],
+    expected: Callable[[str, int], str],
+    targets: dict | None = None,
+) -> dict:
+    """Summaries per arm, every comparison under every protocol with its verdict, learning curves;
+    for speed metrics (records with derived metrics, ``targets`` from :func:`harness.report.speed.derive`)
+    the times to target per arm."""
     claim, metric = suite.claim, suite.claim.metric
     protocols = suite.all_protocols()
     current = [r for r in records if r.arm in suite.arms and expected(r.arm, r.seed_index) == r.params_hash]
@@ -400,6 +414,11 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
     )
 
     grid = grid_summary(suite, profile, headline)
+    speed = {
+        p.metric: speed_summary(suite, by_arm, p.metric, (targets or {}).get(p.metric, {}))
+        for p in protocols.values()
+        if suite.is_speed(p.metric)
+    }
     per_seed = {
         arm: {i: v for i, r in runs.items() if (v := _score(r, metric)) is not None} for arm, runs in by_arm.items()
     }
@@ -436,6 +455,8 @@ def analyse(suite: Suite, profile: str, records: list[TrialRecord], expected: Ca
             "confidence": simultaneous,
         },
         "mode": _mode(sequential_max),
+        "scale": {"kind": "log_ratio", "axis": suite.derived[metric].axis} if suite.is_speed(metric) else None,
+        "speed": speed or None,
         "grid": grid,
         "stability": spread(suite, per_seed),
         "provenance": dict(provenance),

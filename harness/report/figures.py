@@ -258,3 +258,27 @@ def stability_plot(results: dict, path: Path, scale: float) -> bool:
         right.set_visible(False)
     _save(fig, path)
     return True
+
+
+def speed_plot(results: dict, path: Path) -> bool:
+    """Per time-to-target metric: the share of each arm's seeds that reached the target by each time,
+    with pointwise exact 95% bands (censored runs never reach); False if the suite has none."""
+    speed = results.get("speed") or {}
+    if not speed:
+        return False
+    fig, axes = plt.subplots(1, len(speed), figsize=(5.2 * len(speed), 3.8), squeeze=False)
+    for ax, (metric, found) in zip(axes[0], speed.items(), strict=True):
+        for colour, (arm, summary) in zip(COLOURS, found["arms"].items(), strict=False):
+            reach = summary.get("reach")
+            if not reach or not reach["at"]:
+                continue
+            xs = [0.0, *reach["at"]]
+            ax.step(xs, [0.0, *reach["share"]], where="post", color=colour, label=f"{arm} (n={reach['n']})")
+            ax.fill_between(xs, [0.0, *reach["low"]], [0.0, *reach["high"]], step="post", color=colour, alpha=0.2)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{metric}: reached the target by")
+        ax.set_xlabel(found["target"].get("axis", "updates").replace("_", " "))
+        ax.set_ylabel("share of seeds")
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _save(fig, path)
+    return True

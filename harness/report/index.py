@@ -89,13 +89,14 @@ def index_row(results: dict, folder: Path, link: str) -> str:
     profile = f"`{results.get('profile') or parts[-1]}`"
     if results.get("profile_description"):
         profile += f": {results['profile_description']}"
+    speed = bool(results.get("scale"))
     cells = [
         f"`{results.get('suite') or parts[0]}`",
         results.get("title") or MISSING,
         profile,
         (f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING)) + _older(results),
-        format_effect(comparison.get("effect"), metric),
-        format_delta(claimed, metric) if _finite(claimed) else ("direction" if comparison else MISSING),
+        format_effect(comparison.get("effect"), metric, speed),
+        format_delta(claimed, metric, speed) if _finite(claimed) else ("direction" if comparison else MISSING),
         f"[report]({link}/report.md)",
     ]
     return "| " + " | ".join(_cell(str(cell)) for cell in cells) + " |"
@@ -109,26 +110,31 @@ def _older(results: dict) -> str:
     return f" (results schema {version}: earlier statistics, no per-run data — rebuild with `harness report`)"
 
 
-def format_effect(effect: dict | None, metric: str) -> str:
-    """``+0.85 points (95% CI +0.27 to +1.49; n = 50)`` for accuracies; 4 significant digits otherwise."""
+def format_effect(effect: dict | None, metric: str, speed: bool = False) -> str:
+    """``+0.85 points (95% CI +0.27 to +1.49; n = 50)`` for accuracies; 4 significant digits otherwise;
+    speed-ups (log ratios) as ``×2.31``."""
     if not isinstance(effect, dict) or not _finite(effect.get("value")):
         return MISSING
-    text = format_delta(effect["value"], metric)
+    text = format_delta(effect["value"], metric, speed)
     low, high, n = effect.get("low"), effect.get("high"), effect.get("n")
     details = []
     if _finite(low) and _finite(high):
-        details.append(f"95% CI {_number(low, metric)} to {_number(high, metric)}")
+        details.append(f"95% CI {_number(low, metric, speed)} to {_number(high, metric, speed)}")
     if n is not None:
         details.append(f"n = {n}")
     return f"{text} ({'; '.join(details)})" if details else text
 
 
-def format_delta(value: float, metric: str) -> str:
-    """A difference in the metric's units: percentage points for accuracies."""
+def format_delta(value: float, metric: str, speed: bool = False) -> str:
+    """A difference in the metric's units: percentage points for accuracies; a speed-up for a log ratio."""
+    if speed:
+        return f"{_number(value, metric, speed)} speed-up"
     return f"{_number(value, metric)} points" if _is_accuracy(metric) else _number(value, metric)
 
 
-def _number(value: float, metric: str) -> str:
+def _number(value: float, metric: str, speed: bool = False) -> str:
+    if speed:
+        return f"×{math.exp(value):.3g}"
     return f"{value * 100:+.2f}" if _is_accuracy(metric) else f"{value:+.4g}"
 
 

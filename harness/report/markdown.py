@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+import math
+
 from harness.report.analysis import MAX_MISSING_SHARE
 from harness.report.torture import headline_curves
 
+AXIS_NAMES = {"updates": "updates", "grad_evals": "gradient evaluations", "epochs": "epochs", "seconds": "s"}
+
 
 class Formatter:
-    """Formats values of the claim's metric: accuracies as %, differences as points."""
+    """Formats values of the claim's metric: accuracies as %, differences as points; for a speed claim
+    (``axis``), times on that axis and effects — log ratios — as speed-ups ``×2.31``."""
 
-    def __init__(self, metric: str) -> None:
-        self.percent = "accuracy" in metric
+    def __init__(self, metric: str, axis: str | None = None) -> None:
+        self.axis = axis
+        self.percent = "accuracy" in metric and not axis
         self.scale = 100.0 if self.percent else 1.0
 
+    @classmethod
+    def of(cls, results: dict) -> Formatter:
+        scale = results.get("scale") or {}
+        return cls(results["claim"]["metric"], scale.get("axis"))
+
     def value(self, x: float) -> str:
+        if self.axis:
+            return f"{x:.4g} {AXIS_NAMES[self.axis]}"
         return f"{x * self.scale:.2f}%" if self.percent else f"{x:.4g}"
 
     def delta(self, x: float) -> str:
+        if self.axis:
+            return f"×{math.exp(x):.3g}"
         return f"{x * self.scale:+.2f} points" if self.percent else f"{x:+.4g}"
 
     @property
     def unit(self) -> str:
         """The unit of differences, for a column header ("points" for accuracies)."""
+        if self.axis:
+            return "speed-up, baseline time ÷ treatment time"
         return "points" if self.percent else ""
 
     def compact(self, estimate: dict) -> str:
@@ -29,6 +46,8 @@ class Formatter:
         scale = self.scale
 
         def show(x: float | None) -> str:
+            if x is not None and self.axis:
+                return self.delta(x)
             return "unbounded" if x is None else f"{x * scale:+.2f}"
 
         return f"{show(estimate['value'])} ({show(estimate['low'])} to {show(estimate['high'])}; n = {estimate['n']})"
@@ -52,6 +71,9 @@ def _share(estimate: dict) -> str:
 def _claimed(comparison: dict, fmt: Formatter) -> str:
     if comparison["claimed_effect"] is not None:
         return fmt.delta(comparison["claimed_effect"])
+    if fmt.axis:
+        margin = comparison["margin"]
+        return f"faster (no size; ×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g} = no difference)"
     return f"better (no size; ±{fmt.delta(comparison['margin']).lstrip('+')} = no difference)"
 
 
@@ -67,6 +89,11 @@ def _dotted(settings: dict, prefix: str = "") -> dict:
 
 
 def _reported(claim: dict, fmt: Formatter) -> str:
+    if claim.get("claimed_ratio"):
+        return (
+            f"- Claimed: `{claim['treatment']['arm']}` reaches the target {claim['claimed_ratio']:g}× faster than "
+            f"`{claim['baseline']['arm']}` (no interval given)"
+        )
     if claim["claimed_effect"] is None:
         margin = fmt.delta(claim["margin"]).lstrip("+")
         return (
@@ -240,6 +267,78 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         for c in dict(((c["baseline"], c["treatment"]), c) for c in whys).values()
     ]
     lines.append("")
+    return lines
+
+
+def _speed(results: dict, fmt: Formatter) -> list[str]:
+    """Times to target: the targets, each arm's censored share and median, the speed-ups with censoring."""
+    if not results.get("speed"):
+        return []
+    lines = [
+        "## Speed: time to target",
+        "",
+        "A run that never reaches the target is **censored**: it counts at its budget (the planned end of the "
+        "axis), is never dropped and never counted as reaching it. A speed-up is baseline time ÷ treatment time per "
+        "seed; its geometric mean and 95% CI come from the paired t interval of the log ratios, and the verdict "
+        "reads that interval. Where only the baseline is censored the seed's speed-up is understated (the "
+        "interval errs against a claim that the treatment is faster); where the treatment is censored it is "
+        "overstated — such pairs are counted below.",
+        "",
+    ]
+    for metric, found in results["speed"].items():
+        target, axis = found["target"], found["target"].get("axis", fmt.axis or "updates")
+        timer = Formatter(metric, axis)
+        sign = "≥" if target.get("rises", True) else "≤"
+        if target.get("value") is None:
+            said = "none (the reference arm has no finite final value): every run is censored"
+        elif target.get("relative_to"):
+            mean = target["final_mean"]
+            base = Formatter(target["curve"]).ci(mean) if mean else f"{target['n_finite']} run(s)"
+            said = (
+                f"`{target['curve']}` {sign} {target['value']:.4g} = {target['fraction']:g} × the mean final value of "
+                f"`{target['relative_to']}`'s runs, {base} ({target['n_runs']} runs, {target['n_finite']} finite)"
+            )
+        else:
+            said = f"`{target['curve']}` {sign} {target['value']:.4g}"
+        lines += [
+            f"**`{metric}`**: {AXIS_NAMES[axis]} until {said}.",
+            "",
+            _row("arm", "runs", "reached", "censored (95% CI, Clopper–Pearson)", "median time to target"),
+            _row("---", "---:", "---:", "---", "---:"),
+        ]
+        for arm, summary in found["arms"].items():
+            if not summary["n"]:
+                lines.append(_row(f"`{arm}`", 0, "—", "—", "—"))
+                continue
+            median = timer.value(summary["median"]) if summary["median"] is not None else "not reached by half"
+            lines.append(_row(f"`{arm}`", summary["n"], summary["reached"], _share(summary["censored"]), median))
+        lines.append("")
+        rows = [c for c in results["comparisons"] if c["metric"] == metric]
+        if rows:
+            lines += [
+                _row(
+                    "comparison",
+                    "speed-up (95% CI; n)",
+                    "P(treatment first) (95% CI)",
+                    "censored pairs: baseline only / treatment only / both",
+                    "claimed",
+                    "verdict",
+                ),
+                _row(*["---"] * 6),
+            ]
+            for c in rows:
+                censored = c.get("censored_pairs") or {}
+                lines.append(
+                    _row(
+                        f"`{c['treatment']}` vs `{c['baseline']}`",
+                        timer.compact(c["effect"]),
+                        _share(c["prob_treatment_better"]),
+                        " / ".join(str(censored.get(k, 0)) for k in ("baseline_only", "treatment_only", "both")),
+                        _claimed(c, timer),
+                        f"**{c['verdict']['label']}**",
+                    )
+                )
+            lines.append("")
     return lines
 
 
@@ -540,7 +639,7 @@ def headline_sentence(results: dict) -> str:
     comparison = results["comparison"]
     if not comparison:
         return "No verdict yet: fewer than 2 seeds have finished in both arms."
-    fmt, verdict = Formatter(results["claim"]["metric"]), comparison["verdict"]
+    fmt, verdict = Formatter.of(results), comparison["verdict"]
     return (
         f"{verdict['label'].capitalize()}: {comparison['treatment']} over {comparison['baseline']} on "
         f"{results['claim']['metric_label']}, {fmt.ci(comparison['effect'], delta=True)}, claimed "
@@ -577,29 +676,25 @@ def _links(results: dict) -> str:
 def _per_seed(comparison: dict, fmt: Formatter) -> list[str]:
     """The claim's paired values seed by seed, folded away in HTML."""
     base, treat = comparison["baseline"], comparison["treatment"]
+    change = "speed-up" if fmt.axis else f"`{treat}` − `{base}`"
     lines = [
         "<details>",
         f"<summary>Per-seed results of the claim's comparison ({len(comparison['per_seed'])} pairs)</summary>",
         "",
-        _row("seed index", "seed", f"`{base}`", f"`{treat}`", f"`{treat}` − `{base}`"),
+        _row("seed index", "seed", f"`{base}`", f"`{treat}`", change),
         _row("---:", "---:", "---:", "---:", "---:"),
     ]
     for row in comparison["per_seed"]:
+        effect = row["effect"] if fmt.axis else row[treat] - row[base]
         lines.append(
-            _row(
-                row["seed_index"],
-                row["seed"],
-                fmt.value(row[base]),
-                fmt.value(row[treat]),
-                fmt.delta(row[treat] - row[base]),
-            )
+            _row(row["seed_index"], row["seed"], fmt.value(row[base]), fmt.value(row[treat]), fmt.delta(effect))
         )
     return [*lines, "", "</details>", ""]
 
 
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
-    fmt = Formatter(claim["metric"])
+    fmt = Formatter.of(results)
     label = comparison["verdict"]["label"] if comparison else "no verdict yet"
     lines = [
         f"# {results['title']}",
@@ -646,6 +741,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     else:
         lines += ["## Verdict: none yet", "", "Fewer than 2 seeds have finished in both arms.", ""]
     lines += _verdict_table(results, fmt)
+    lines += _speed(results, fmt)
     lines += _torture(results, fmt)
     lines += _grid(results, fmt)
     lines += _stability(results, fmt)
@@ -693,10 +789,12 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         claimed, best = _claimed(comparison, fmt), comparison["best_seed"]
         protocol = f", protocol *{comparison['protocol']}*" if len(results["protocols"]) > 1 else ""
         lines += [f"## Paired comparison (the claim{protocol})", "", _row("quantity", "value"), _row("---", "---")]
+        what = "geometric-mean speed-up (paired t on the log ratios)" if fmt.axis else "mean difference"
+        spread = f"{comparison['paired_sd']:.3g} (log ratio)" if fmt.axis else fmt.delta(comparison["paired_sd"])
         lines += [
-            _row(f"mean difference `{treat}` − `{base}` (paired t)", fmt.ci(comparison["effect"], delta=True)),
+            _row(f"{what} `{treat}` − `{base}` (paired t)", fmt.ci(comparison["effect"], delta=True)),
             _row("the same, BCa bootstrap", fmt.ci(comparison["effect_bca"], delta=True)),
-            _row("SD of the paired differences", fmt.delta(comparison["paired_sd"]).lstrip("+")),
+            _row("SD of the paired differences", spread.lstrip("+")),
             _row(
                 f"P(`{treat}` better than `{base}`) over seeds (ties ½; exact Clopper–Pearson CI)",
                 f"{_share(comparison['prob_treatment_better'])}: {comparison['outperforming']}",

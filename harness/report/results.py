@@ -92,6 +92,8 @@ class Results(_Strict):
     untuned: dict[str, Any] | None = None
     role: Literal["evidence", "plumbing", "search"] | None = None  # the profile's (harness.suites.Suite.role)
     mlflow: dict[str, str] | None = None  # experiment_id and campaign_run_id in the store the report was read from
+    scale: dict[str, str] | None = None  # speed claims: {kind: log_ratio, axis}; None: differences
+    speed: dict[str, Any] | None = None  # per time-to-target metric: its target and each arm's times
 
 
 def dump(results: dict[str, Any]) -> str:
