@@ -46,6 +46,25 @@ _MEANING_DIRECTION_ONLY = {
     Label.INCONCLUSIVE: "the CI contains 0 and reaches beyond ±{margin}, the smallest difference that matters",
 }
 
+_MEANING_SPEED = {  # the same verdicts, read from the interval of the log speed-up
+    Label.REPLICATED: f"the CI excludes ×1 (no speed-up), contains the claimed speed-up and rules out speed-ups "
+    f"below {PRECISION:.0%} of it (on the log scale)",
+    Label.POSITIVE: f"the CI excludes ×1 and contains the claimed speed-up, but also speed-ups below {PRECISION:.0%} "
+    "of it (on the log scale)",
+    Label.LARGER: "the CI excludes ×1 and lies entirely above the claimed speed-up",
+    Label.SMALLER: "the CI excludes ×1 but lies entirely below the claimed speed-up",
+    Label.NOT_REPLICATED: "the CI contains ×1 and excludes the claimed speed-up",
+    Label.CONTRADICTED: "the CI lies entirely below ×1: the treatment is slower",
+    Label.INCONCLUSIVE: "the CI contains both ×1 and the claimed speed-up",
+}
+_MEANING_SPEED_DIRECTION = {
+    Label.REPLICATED: "the CI excludes ×1 in the claimed direction and reaches beyond ×{high}, the smallest "
+    "speed-up that matters",
+    Label.NOT_REPLICATED: "the CI lies inside ×{low} to ×{high}, the smallest speed-up that matters",
+    Label.CONTRADICTED: "the CI lies entirely below ×1 and reaches below ×{low}: the treatment is slower",
+    Label.INCONCLUSIVE: "the CI contains ×1 and reaches beyond ×{low} to ×{high}, the smallest speed-up that matters",
+}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -85,6 +104,7 @@ def judge(
     paired_sd: float,
     margin: float | None = None,
     sequential_max: int | None = None,
+    speed: bool = False,
 ) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
@@ -95,10 +115,11 @@ def judge(
     ``claimed=None`` the claim is "better", of no stated size: ``margin`` is then the
     smallest difference that matters, and a CI inside ±margin means no difference.
     ``sequential_max``: ``effect`` is the confidence sequence of a campaign that added seeds
-    until decided, at most this many; the seeds needed are then the sequence's.
+    until decided, at most this many; the seeds needed are then the sequence's. ``speed``: the
+    effect is a log speed-up, and the verdict says so.
     """
     if claimed is None:
-        return _judge_direction(effect, paired_sd, margin, sequential_max)
+        return _judge_direction(effect, paired_sd, margin, sequential_max, speed)
     if claimed <= 0:
         raise ValueError(f"claimed effect must be positive after orientation, got {claimed}")
     if undetermined := _undetermined(effect, claimed):
@@ -125,10 +146,12 @@ def judge(
     if label is Label.INCONCLUSIVE:
         needed = seeds_for_power(paired_sd, claimed, alpha=alpha, sequential_max=sequential_max)
         needed_for = "to detect the claimed effect"
-    return Verdict(label, _MEANING[label], claimed, needed, needed_for)
+    return Verdict(label, (_MEANING_SPEED if speed else _MEANING)[label], claimed, needed, needed_for)
 
 
-def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None) -> Verdict:
+def _judge_direction(
+    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool = False
+) -> Verdict:
     """The margin first (the same 95% interval as the TOST in the report), then the direction."""
     if margin is None or margin <= 0:
         raise ValueError(f"a direction-only claim needs a positive margin, got {margin}")
@@ -148,6 +171,9 @@ def _judge_direction(effect: Estimate, paired_sd: float, margin: float | None, s
             seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence, sequential_max=sequential_max),
         )
         needed_for = f"to detect a difference of {margin:g} or to show none beyond ±{margin:g}"
+    if speed:
+        bounds = {"low": f"{math.exp(-margin):.3g}", "high": f"{math.exp(margin):.3g}"}
+        return Verdict(label, _MEANING_SPEED_DIRECTION[label].format(**bounds), None, needed, needed_for)
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
 
 
@@ -160,8 +186,10 @@ def assess(
     higher_is_better: bool = True,
     confidence: float = stats.CONFIDENCE,
     sequential_max: int | None = None,
+    speed: bool = False,
 ) -> dict:
-    """Every statistic of one paired comparison, oriented so that an improvement is positive.
+    """Every statistic of one paired comparison, oriented so that an improvement is positive
+    (``speed``: the values are log times, and the verdict speaks of speed-ups).
 
     The verdict rests on the paired t interval (nominal coverage at these n; the BCa
     bootstrap interval is shown beside it) at ``confidence``: 95%, or a simultaneous level
@@ -200,7 +228,8 @@ def assess(
         if target and paired_sd > 0
         else None,
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
-        "verdict": judge(judged, claimed, paired_sd, margin, sequential_max).as_dict() | {"interval": _bounded(judged)},
+        "verdict": judge(judged, claimed, paired_sd, margin, sequential_max, speed).as_dict()
+        | {"interval": _bounded(judged)},
     }
 
 

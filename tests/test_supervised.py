@@ -231,7 +231,7 @@ def test_step_curves_and_an_equal_gradient_budget_for_heun(tiny_images):
 
 def test_validation_every_n_steps_needs_a_validation_set():
     problems = _tiny(data={"validation": {"size": 0}}, training={"eval_every_steps": 5}).problems()
-    assert [p for p in problems if p.startswith("training.eval_every_steps: scores the validation set")]
+    assert [p for p in problems if p.startswith("data.validation.size: 0 leaves nothing for training.eval_every")]
 
 
 def test_each_epoch_test_score_uses_lookaheads_slow_weights():

@@ -227,7 +227,7 @@ def _compare(
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
-    assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, **judging)
+    assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, speed=speed, **judging)
     oriented = direction * (shape(t) - shape(b))
     best = int(np.argmax(oriented))
     missing = _missing_pairs(by_arm, (base, treat), seeds, metric)
@@ -246,7 +246,7 @@ def _compare(
         "missing_pairs": missing,
         "incomplete": len(missing) > MAX_MISSING_SHARE * (len(seeds) + len(missing)),
         "sensitivity": _worst_case(
-            by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging, shape
+            by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging, speed
         ),
         "per_seed": [
             {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv), "effect": float(e)}
@@ -285,9 +285,10 @@ def _worst_case(
     claimed: float | None,
     margin: float | None,
     judging: dict,
-    shape: Callable = np.asarray,
+    speed: bool = False,
 ) -> dict | None:
     """The verdict with every failed run scored as the worst outcome of its arm (both arms run)."""
+    shape = np.log if speed else np.asarray
     scored = {arm: [_score(by_arm[arm][i], metric) for i in seeds] for arm in arms}
     worst = {arm: (min if direction == 1 else max)(values) for arm, values in scored.items()}
     filled = [
@@ -299,7 +300,7 @@ def _worst_case(
         return None
     b = shape(np.array(scored[arms[0]] + [pair[0] for pair in filled]))
     t = shape(np.array(scored[arms[1]] + [pair[1] for pair in filled]))
-    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, **judging)
+    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, speed=speed, **judging)
     return {"n_filled": len(filled), "effect": assessed["effect"], "verdict": assessed["verdict"]}
 
 

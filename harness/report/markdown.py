@@ -8,6 +8,12 @@ from harness.report.analysis import MAX_MISSING_SHARE
 from harness.report.torture import headline_curves
 
 AXIS_NAMES = {"updates": "updates", "grad_evals": "gradient evaluations", "epochs": "epochs", "seconds": "s"}
+AXIS_TITLES = {
+    "updates": "Updates",
+    "grad_evals": "Gradient evaluations",
+    "epochs": "Epochs",
+    "seconds": "Training seconds",
+}
 
 
 class Formatter:
@@ -242,6 +248,8 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         if c["equivalence"]:
             e = c["equivalence"]
             within = f"within ±{fmt.delta(e['margin']).lstrip('+')}"
+            if fmt.axis:
+                within = f"within ×{math.exp(-e['margin']):.3g} to ×{math.exp(e['margin']):.3g}"
             if e["equivalent"] is None:
                 outcome = "cannot be tested: the paired differences have no spread"
             elif e["p"] is None:
@@ -301,7 +309,7 @@ def _speed(results: dict, fmt: Formatter) -> list[str]:
         else:
             said = f"`{target['curve']}` {sign} {target['value']:.4g}"
         lines += [
-            f"**`{metric}`**: {AXIS_NAMES[axis]} until {said}.",
+            f"**`{metric}`**: {AXIS_TITLES[axis]} until {said}.",
             "",
             _row("arm", "runs", "reached", "censored (95% CI, Clopper–Pearson)", "median time to target"),
             _row("---", "---:", "---:", "---", "---:"),
@@ -789,10 +797,12 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
         claimed, best = _claimed(comparison, fmt), comparison["best_seed"]
         protocol = f", protocol *{comparison['protocol']}*" if len(results["protocols"]) > 1 else ""
         lines += [f"## Paired comparison (the claim{protocol})", "", _row("quantity", "value"), _row("---", "---")]
-        what = "geometric-mean speed-up (paired t on the log ratios)" if fmt.axis else "mean difference"
+        what = f"mean difference `{treat}` − `{base}` (paired t)"
+        if fmt.axis:
+            what = f"geometric-mean speed-up of `{treat}` over `{base}` (paired t on the log ratios)"
         spread = f"{comparison['paired_sd']:.3g} (log ratio)" if fmt.axis else fmt.delta(comparison["paired_sd"])
         lines += [
-            _row(f"{what} `{treat}` − `{base}` (paired t)", fmt.ci(comparison["effect"], delta=True)),
+            _row(what, fmt.ci(comparison["effect"], delta=True)),
             _row("the same, BCa bootstrap", fmt.ci(comparison["effect_bca"], delta=True)),
             _row("SD of the paired differences", spread.lstrip("+")),
             _row(

@@ -95,8 +95,8 @@ class SupervisedSettings(WorkloadSettings):
                 )
         if self.training.eval_every_steps and not self.has_validation():
             found.append(
-                "training.eval_every_steps: scores the validation set, but data.validation.size is 0; hold out "
-                "examples (e.g. data.validation.size: 5000) or remove eval_every_steps"
+                "data.validation.size: 0 leaves nothing for training.eval_every_steps to score; hold out examples "
+                "(e.g. data.validation.size: 5000) or remove eval_every_steps"
             )
         if uses(self.optimizer, "Heun") and self.updates_per_batch() != 2:
             found.append("training.batches_per_update: Heun takes two gradients of each batch: use auto or 2")
