@@ -1,5 +1,6 @@
 """Calibration at reduced size (the full run is `nox -s calibrate` → reports/calibration.md)."""
 
+import numpy as np
 import pytest
 
 from harness import calibration
@@ -31,7 +32,6 @@ def test_following_the_seeds_needed_advice_gives_about_80_percent_power():
 
 
 def test_arms_with_equal_settings_differ_only_by_noise_key():
-    import numpy as np
 
     baseline, treatment = calibration.draw(0.0, 5, root=1)
     assert not np.allclose(baseline, treatment)
@@ -62,3 +62,15 @@ def test_sequential_mode_keeps_false_effects_at_5_percent_where_peeking_does_not
     assert result["any_look_sequence"]["low"] <= 0.05 and result["asserted_at_stop"]["low"] <= 0.05
     assert result["any_look_peeking_t"]["rate"] > 0.1  # the t interval re-read every round: inflated
     assert sum(result["labels_at_stop"].values()) == 100 and 5 <= result["seeds_used"]["value"] <= 50
+
+
+def test_speed_intervals_cover_the_censored_estimand_and_an_aa_pair_is_rarely_decided():
+    """A fifth of the slow arm's runs are censored at the budget; the log-ratio interval still covers."""
+    for speedup in (1.0, 2.0):
+        result = calibration.speed_suite(repetitions=200, n_seeds=10, speedup=speedup)
+        assert _contains(result["censored"]["baseline"], 0.2)
+        assert _contains(result["coverage"], 0.95)
+    assert result["truth"] < np.log(2)  # capped times understate the true ×2
+    assert result["replicated"]["rate"] > 0.5 and result["contradicted"]["hits"] == 0
+    aa = calibration.speed_suite(repetitions=200, n_seeds=20, speedup=1.0)
+    assert aa["replicated_or_contradicted"]["rate"] <= 0.05 and abs(aa["truth"]) < 0.005

@@ -31,7 +31,11 @@ def test_shipped_suites_are_valid():
     assert suite.trial_settings("quick", "transfer").transfer is True
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "suites").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path",
+    sorted([*(ROOT / "suites").glob("*.yaml"), *(ROOT / "tests" / "suites").glob("*.yaml")]),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
 def test_every_suite_file_validates_and_matches_the_schema(path):
     """Every suite file: harness validation and the JSON Schema editors use (a new file needs no new test)."""
     import jsonschema
