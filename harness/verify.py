@@ -24,7 +24,16 @@ from harness.report import RUNS_FILE, runs
 from harness.report.results import Results, load
 from harness.suites import Suite
 
-NOT_COMPARED = ("wall_time_s", "train_images_per_s", "train_examples_per_s", "epoch_time_s")  # timings, not results
+NOT_COMPARED = (  # timings, not results
+    "wall_time_s",
+    "train_images_per_s",
+    "train_examples_per_s",
+    "epoch_time_s",
+    "train_s",
+    "step_eval_s",
+    "at_seconds",
+    "step.at_seconds",
+)
 WORKLOAD_CODE = ("harness/workloads", "harness/models", "harness/data", "harness/optimizers", "harness/training.py")
 
 
@@ -40,11 +49,14 @@ class Rerun:
     now: dict[str, float]
     status: tuple[str, str]
 
+    timings: tuple[str, ...] = ()  # this suite's derived metrics counted in seconds
+
     def differences(self) -> dict[str, float]:
         return {
             name: abs(self.now[name] - value) if name in self.now else math.inf
             for name, value in self.committed.items()
-            if name not in NOT_COMPARED and not (math.isnan(value) and math.isnan(self.now.get(name, 0.0)))
+            if name not in NOT_COMPARED + self.timings
+            and not (math.isnan(value) and math.isnan(self.now.get(name, 0.0)))
         }
 
 
@@ -144,9 +156,27 @@ def verify(suite: Suite, profile: str, *, seeds: int, pick: int | None, reports_
                 if k.startswith(runs.METRIC_PREFIX) and v
             }
             final = {name: curve[-1] for name, curve in result.history.items() if curve}  # as MLflow keeps a series
-            reruns.append(Rerun(arm, index, committed, final | result.metrics, (row["status"], result.status)))
+            now = final | result.metrics | _derived(suite, results, result)
+            reruns.append(Rerun(arm, index, committed, now, (row["status"], result.status), _timings(suite)))
             platform_differs |= {k for k in runs.PLATFORM if row.get(k, "") != here.get(k, "")}
     return _conclude(results, reruns, platform_differs, here, console)
+
+
+def _derived(suite: Suite, results: Results, result) -> dict[str, float]:
+    """The re-run's derived metrics, against the report's own targets (a relative one as the report computed it)."""
+    from harness.derived import compute
+
+    targets = {name: found["target"].get("value") for name, found in (results.speed or {}).items()}
+    values = {}
+    for name, spec in suite.derived.items():
+        found = compute(spec, result.history, result.metrics, targets.get(name))
+        values |= {name + suffix: value for suffix, value in found.items()}
+    return values
+
+
+def _timings(suite: Suite) -> tuple[str, ...]:
+    """Derived metrics measured in seconds: timings, like wall time, not results."""
+    return tuple(name for name, spec in suite.derived.items() if spec.axis == "seconds")
 
 
 def _conclude(results: Results, reruns: list[Rerun], platform_differs: set[str], here: dict, console: Console) -> int:

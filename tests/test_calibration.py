@@ -32,7 +32,6 @@ def test_following_the_seeds_needed_advice_gives_about_80_percent_power():
 
 
 def test_arms_with_equal_settings_differ_only_by_noise_key():
-
     baseline, treatment = calibration.draw(0.0, 5, root=1)
     assert not np.allclose(baseline, treatment)
     again, _ = calibration.draw(0.0, 5, root=1)

@@ -176,7 +176,7 @@ def test_speed_campaign_end_to_end(workspace):
 
 
 @pytest.mark.slow
-def test_censored_runs_count_at_their_budget_and_are_never_dropped(workspace):
+def test_censored_runs_count_at_their_budget_and_are_never_dropped(workspace, capsys):
     assert main(["campaign", str(SPEED), "--profile", "censored", "--reports-dir", "out"]) == 0
     folder = workspace / "out" / "speed" / "censored"
     results, rows = json.loads((folder / "results.json").read_text()), _rows(folder)
@@ -192,3 +192,7 @@ def test_censored_runs_count_at_their_budget_and_are_never_dropped(workspace):
     counted = pairs["censored_pairs"]
     assert counted["baseline_only"] + counted["both"] == sum(r["arm"] == "sgd" for r in censored)
     assert "censored pairs" in (folder / "report.md").read_text()
+    capsys.readouterr()
+    verify = ["verify", str(SPEED), "--profile", "censored", "--reports-dir", "out", "--seeds", "2", "--pick", "3"]
+    assert main(verify) == 0  # derived metrics recomputed against the report's own targets; seconds not compared
+    assert "identical: every final metric of 6 re-run runs" in "".join(capsys.readouterr())

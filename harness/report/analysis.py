@@ -415,10 +415,10 @@ def analyse(
     )
 
     grid = grid_summary(suite, profile, headline)
-    speed = {
-        p.metric: speed_summary(suite, by_arm, p.metric, (targets or {}).get(p.metric, {}))
-        for p in protocols.values()
-        if suite.is_speed(p.metric)
+    speed = {  # every time to target the suite declares, judged or not: its target and each arm's times
+        name: speed_summary(suite, by_arm, name, (targets or {}).get(name, {}))
+        for name in suite.derived
+        if suite.is_speed(name)
     }
     per_seed = {
         arm: {i: v for i, r in runs.items() if (v := _score(r, metric)) is not None} for arm, runs in by_arm.items()
