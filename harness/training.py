@@ -216,7 +216,7 @@ class TrainingClock(keras.callbacks.Callback):
 
     ``history``: per epoch ``at_updates``, ``at_grad_evals``, ``at_epochs``, ``at_seconds``; with
     ``eval_every``, ``step.val_<metric>`` and ``step.at_<axis>`` at every ``eval_every`` updates
-    and after the last one.
+    and after the last one (a run stopped before its first update is scored once, at 0).
     """
 
     def __init__(
@@ -270,7 +270,8 @@ class TrainingClock(keras.callbacks.Callback):
             self.history.setdefault(f"at_{axis}", []).append(value)
 
     def on_train_end(self, logs=None) -> None:
-        if self.eval_every and self.updates > self._scored_at:
+        never_scored = "step.at_updates" not in self.history
+        if self.eval_every and (self.updates > self._scored_at or never_scored):
             self._score()
 
     def _score(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -145,6 +146,31 @@ def test_step_curves_need_eval_every_steps_and_it_must_be_positive(tmp_path):
         profile.get("overrides", {}).pop("data.validation.size", None)
     path.write_text(yaml.safe_dump(cifar))
     assert load(str(path)).derived["to_80"].curve == "step.val_accuracy"
+
+
+def _fashion_speed_suite() -> dict:
+    """The README's claim made a speed claim with a Heun arm on an equal gradient budget."""
+    readme = (ROOT / "README.md").read_text()
+    suite = yaml.safe_load(re.search(r"```yaml\n# suites/nadam.yaml\n(.*?)```", readme, re.S).group(1))
+    settings = suite["workload"]["settings"]
+    settings["training"] = {"batch_size": 32, "eval_every_steps": 200, "grad_eval_budget": 4000}
+    suite["arms"] = {
+        "sgd": {"description": "SGD", "params": {"optimizer": {"class_name": "SGD", "config": {"learning_rate": "${lr}"}}}},
+        "heun": {"description": "Heun", "params": {"optimizer": {"class_name": "Heun", "config": {"learning_rate": "${lr}"}}}},
+    }
+    suite["derived"] = {"evals_to_80": {"kind": "time_to_target", "axis": "grad_evals", "target": {"value": 0.8}}}
+    suite["claim"] = {**suite["claim"], "metric": "evals_to_80", "baseline": {"arm": "sgd"}, "treatment": {"arm": "heun"}}
+    for profile in suite["profiles"].values():
+        profile.get("overrides", {}).pop("training.epochs", None)
+    return suite
+
+
+@pytest.mark.slow
+def test_validate_deep_runs_a_speed_suite_whose_heun_arm_stops_before_its_first_update(tmp_path, data_dir, capsys):
+    """The miniature stops after one gradient evaluation: Heun has made no update, yet is scored once."""
+    path = tmp_path / "heun.yaml"
+    path.write_text(yaml.safe_dump(_fashion_speed_suite()))
+    assert main(["validate", "--deep", str(path)]) == 0, capsys.readouterr().err
 
 
 def _rows(folder) -> list[dict]:
