@@ -155,11 +155,11 @@ def _fashion_speed_suite() -> dict:
     settings = suite["workload"]["settings"]
     settings["training"] = {"batch_size": 32, "eval_every_steps": 200, "grad_eval_budget": 4000}
     suite["arms"] = {
-        "sgd": {"description": "SGD", "params": {"optimizer": {"class_name": "SGD", "config": {"learning_rate": "${lr}"}}}},
-        "heun": {"description": "Heun", "params": {"optimizer": {"class_name": "Heun", "config": {"learning_rate": "${lr}"}}}},
+        name.lower(): {"description": name, "params": {"optimizer": {"class_name": name, "config": {"learning_rate": "${lr}"}}}}
+        for name in ("SGD", "Heun")
     }
     suite["derived"] = {"evals_to_80": {"kind": "time_to_target", "axis": "grad_evals", "target": {"value": 0.8}}}
-    suite["claim"] = {**suite["claim"], "metric": "evals_to_80", "baseline": {"arm": "sgd"}, "treatment": {"arm": "heun"}}
+    suite["claim"].update(metric="evals_to_80", baseline={"arm": "sgd"}, treatment={"arm": "heun"})
     for profile in suite["profiles"].values():
         profile.get("overrides", {}).pop("training.epochs", None)
     return suite
