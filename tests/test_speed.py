@@ -154,8 +154,9 @@ def _fashion_speed_suite() -> dict:
     suite = yaml.safe_load(re.search(r"```yaml\n# suites/nadam.yaml\n(.*?)```", readme, re.S).group(1))
     settings = suite["workload"]["settings"]
     settings["training"] = {"batch_size": 32, "eval_every_steps": 200, "grad_eval_budget": 4000}
+    optimizer = {"config": {"learning_rate": "${lr}"}}
     suite["arms"] = {
-        name.lower(): {"description": name, "params": {"optimizer": {"class_name": name, "config": {"learning_rate": "${lr}"}}}}
+        name.lower(): {"description": name, "params": {"optimizer": {"class_name": name, **optimizer}}}
         for name in ("SGD", "Heun")
     }
     suite["derived"] = {"evals_to_80": {"kind": "time_to_target", "axis": "grad_evals", "target": {"value": 0.8}}}
