@@ -8,9 +8,30 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def mutated_suite(tmp_path: Path, source: Path, mutate) -> Path:
+    """``source`` loaded, changed in place by ``mutate``, written to ``tmp_path``."""
+    data = yaml.safe_load(source.read_text())
+    mutate(data)
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def suite_problems(tmp_path: Path, source: Path, mutate) -> list[str]:
+    """The problems loading the mutated suite raises; the error names the file."""
+    from harness.suites import SuiteError, load
+
+    path = mutated_suite(tmp_path, source, mutate)
+    with pytest.raises(SuiteError) as error:
+        load(str(path))
+    assert str(path) in str(error.value)
+    return error.value.problems
 
 
 def real_data_dir() -> Path | None:

@@ -15,7 +15,7 @@ from harness import stats
 from harness.cli import main
 from harness.derived import AreaUnderCurve, BestWithin, TimeToTarget, best_within, compute, first_reaching, mean_height
 from harness.suites import SuiteError, load
-from tests.conftest import ROOT
+from tests.conftest import ROOT, suite_problems
 
 SPEED = ROOT / "tests" / "suites" / "speed.yaml"
 
@@ -56,20 +56,6 @@ def test_reach_curve_counts_censored_runs_as_never_reaching():
     curve = stats.reach_curve([100, 300, 300, 1000], [True, True, True, False])
     assert curve["at"] == [100, 300] and curve["share"] == [0.25, 0.75] and curve["n"] == 4
     assert curve["low"][1] < 0.75 < curve["high"][1] < 1  # the censored run keeps the band below 100%
-
-
-def _write(tmp_path, mutate) -> str:
-    data = yaml.safe_load(SPEED.read_text())
-    mutate(data)
-    path = tmp_path / "speed.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
-
-
-def _problems(tmp_path, mutate) -> list[str]:
-    with pytest.raises(SuiteError) as error:
-        load(_write(tmp_path, mutate))
-    return error.value.problems
 
 
 @pytest.mark.parametrize(
@@ -119,7 +105,7 @@ def _problems(tmp_path, mutate) -> list[str]:
     ],
 )
 def test_bad_speed_input_is_one_clear_line_naming_the_path(tmp_path, mutate, expected):
-    problems = _problems(tmp_path, mutate)
+    problems = suite_problems(tmp_path, SPEED, mutate)
     assert any(p.startswith(expected) or expected in p for p in problems), problems
 
 

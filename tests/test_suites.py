@@ -5,24 +5,17 @@ import pytest
 import yaml
 
 from harness.suites import SuiteError, load
-from tests.conftest import ROOT
+from tests.conftest import ROOT, mutated_suite, suite_problems
 
 FASHION = ROOT / "suites" / "fashion.yaml"
 
 
 def _write(tmp_path, mutate) -> str:
-    data = yaml.safe_load(FASHION.read_text())
-    mutate(data)
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+    return str(mutated_suite(tmp_path, FASHION, mutate))
 
 
 def _problems(tmp_path, mutate) -> list[str]:
-    with pytest.raises(SuiteError) as error:
-        load(_write(tmp_path, mutate))
-    assert str(tmp_path / "suite.yaml") in str(error.value)  # the file is named
-    return error.value.problems
+    return suite_problems(tmp_path, FASHION, mutate)
 
 
 def test_shipped_suites_are_valid():
@@ -141,13 +134,7 @@ IMDB = ROOT / "suites" / "imdb.yaml"
 
 
 def _imdb_problems(tmp_path, mutate) -> list[str]:
-    data = yaml.safe_load(IMDB.read_text())
-    mutate(data)
-    path = tmp_path / "imdb.yaml"
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(SuiteError) as error:
-        load(str(path))
-    return error.value.problems
+    return suite_problems(tmp_path, IMDB, mutate)
 
 
 def test_imdb_suite_comparisons_and_protocols():
