@@ -20,7 +20,7 @@ from keras import ops
 class Heun(keras.optimizers.Optimizer):
     """Heun (improved Euler) steps with learning rate η; schedules advance once per update."""
 
-    def __init__(self, learning_rate=0.01, name: str = "heun", **kwargs) -> None:
+    def __init__(self, learning_rate=0.01, name: str | None = None, **kwargs) -> None:
         if kwargs.get("gradient_accumulation_steps"):
             raise ValueError("Heun does not support gradient_accumulation_steps (it pairs consecutive gradients)")
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)

@@ -8,10 +8,12 @@ zero for that step (learning rate 0), but lets the optimizer update every row's 
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper, is_lazy, present_rows
+from harness.optimizers.wrapper import OptimizerWrapper, is_lazy, present_rows, variable_names
 
 
 def _indexed_slices(gradient) -> bool:
@@ -34,11 +36,11 @@ class LazyAdam(keras.optimizers.Adam):
     step, as TensorFlow Addons did; decoupled weight decay, if set, applies to all rows.
     """
 
-    def __init__(self, *args, lazy_variables: tuple[str, ...] | list[str] = ("embeddings",), **kwargs) -> None:
+    def __init__(self, *args, lazy_variables: tuple[str, ...] | list[str] | str = ("embeddings",), **kwargs) -> None:
         if kwargs.get("amsgrad"):
             raise ValueError("LazyAdam does not support amsgrad=True")
         super().__init__(*args, **kwargs)
-        self.lazy_variables = tuple(lazy_variables)
+        self.lazy_variables = variable_names(lazy_variables, "LazyAdam")
 
     def update_step(self, gradient, variable, learning_rate) -> None:
         if _indexed_slices(gradient):
@@ -93,32 +95,81 @@ class MaskedLazy(OptimizerWrapper):
     """Rows of the chosen tables whose gradient row is all zero do not move this step.
 
     The inner optimizer's state (e.g. Adam's moments) is updated for every row as usual;
-    only the weight change of the all-zero-gradient rows is undone (their learning rate
-    is 0 for the step). Other variables get the inner optimizer's update unchanged.
+    only the weight change of the all-zero-gradient rows is dropped (their learning rate
+    is 0 for the step): the inner's writes to those tables are masked as they happen, so
+    no copy of a table is made. Other variables get the inner optimizer's update unchanged.
     """
 
     def __init__(
         self,
         inner: keras.optimizers.Optimizer,
-        lazy_variables: tuple[str, ...] | list[str] = ("embeddings",),
-        name: str = "masked_lazy",
+        lazy_variables: tuple[str, ...] | list[str] | str = ("embeddings",),
+        name: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(inner, name=name, **kwargs)
-        self.lazy_variables = tuple(lazy_variables)
+        self.lazy_variables = variable_names(lazy_variables, "MaskedLazy")
 
     def apply(self, grads, trainable_variables=None) -> None:
         self._build_once(trainable_variables)
         variables = list(trainable_variables) if trainable_variables is not None else self._trainable_variables
-        frozen = [
-            (variable, ops.copy(ops.convert_to_tensor(variable)), present_rows(grad, variable.dtype))
+        masks = {
+            self.inner._var_key(variable): (variable, present_rows(grad, variable.dtype))
             for grad, variable in zip(grads, variables, strict=True)
             if grad is not None and is_lazy(variable, self.lazy_variables)
-        ]
+        }
+        if hasattr(self.inner, "_parallel_update_step"):  # PyTorch's fused optimizers write tables in place
+            self._apply_then_restore(masks, grads, trainable_variables)
+        else:
+            with _masked_writes(self.inner, masks):
+                self.inner.apply(grads, trainable_variables)
+
+    def _apply_then_restore(self, masks: dict, grads, trainable_variables) -> None:
+        """Copy each table, let the inner write it, put the absent rows back."""
+        before = {key: ops.copy(ops.convert_to_tensor(variable)) for key, (variable, _) in masks.items()}
         self.inner.apply(grads, trainable_variables)
-        for variable, before, present in frozen:
-            variable.assign(ops.where(ops.cast(present, "bool"), ops.convert_to_tensor(variable), before))
-        self._iterations.assign_add(1)
+        for key, (variable, present) in masks.items():
+            variable.assign(ops.where(ops.cast(present, "bool"), ops.convert_to_tensor(variable), before[key]))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "lazy_variables": list(self.lazy_variables)}
+
+
+def _masked_value(value, variable, present, additive: bool):
+    """What a write may change of ``variable``: only its present rows (``present`` is 1/0 per row)."""
+    if _indexed_slices(value):
+        import tensorflow as tf
+
+        keep = ops.take(present, value.indices, axis=0)
+        rows = (
+            value.values * keep
+            if additive
+            else ops.where(keep > 0, value.values, ops.take(variable, value.indices, axis=0))
+        )
+        return tf.IndexedSlices(rows, value.indices, value.dense_shape)
+    if additive:
+        return present * value
+    return ops.where(ops.cast(present, "bool"), value, ops.convert_to_tensor(variable))
+
+
+@contextlib.contextmanager
+def _masked_writes(optimizer: keras.optimizers.Optimizer, masks: dict):
+    """Inside, ``optimizer``'s ``assign``, ``assign_add`` and ``assign_sub`` change only present rows of ``masks``."""
+    originals = {name: getattr(optimizer, name) for name in ("assign", "assign_add", "assign_sub")}
+
+    def masked(name: str):
+        def write(variable, value):
+            entry = masks.get(optimizer._var_key(variable))  # TensorFlow passes the underlying tf.Variable
+            if entry is not None:
+                value = _masked_value(value, variable, entry[1], additive=name != "assign")
+            return originals[name](variable, value)
+
+        return write
+
+    for name in originals:
+        object.__setattr__(optimizer, name, masked(name))
+    try:
+        yield
+    finally:
+        for name in originals:
+            object.__delattr__(optimizer, name)

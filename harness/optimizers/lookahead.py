@@ -4,15 +4,18 @@ Slow weights φ start as the model's weights. The inner optimizer takes k steps 
 fast weights θ; then φ ← φ + α(θ − φ) and θ ← φ. Clipping, weight decay, learning-rate
 schedules and gradient accumulation belong to the inner optimizer (k counts its real
 updates, so accumulated micro-batches do not count). Wrap in ``LossScaleOptimizer`` for
-mixed precision. :class:`SlowWeightsEvaluation` evaluates with φ, as the paper does.
+mixed precision. A variable's constraint applies after each synchronisation too.
+:class:`SlowWeightsEvaluation` evaluates with φ, as the paper does.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper
+from harness.optimizers.wrapper import OptimizerWrapper, positive_integer
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -20,11 +23,10 @@ class Lookahead(OptimizerWrapper):
     """``Lookahead(inner, k=5, alpha=0.5)``: k steps forward with ``inner``, one step back."""
 
     def __init__(
-        self, inner: keras.optimizers.Optimizer, k: int = 5, alpha: float = 0.5, name: str = "lookahead", **kwargs
+        self, inner: keras.optimizers.Optimizer, k: int = 5, alpha: float = 0.5, name: str | None = None, **kwargs
     ) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got k={k!r}")
-        if not 0 < alpha <= 1:
+        k = positive_integer("k", k)
+        if not (isinstance(alpha, numbers.Real) and 0 < alpha <= 1):
             raise ValueError(f"alpha must be in (0, 1], got alpha={alpha!r}")
         super().__init__(inner, name=name, **kwargs)
         self.k, self.alpha = k, float(alpha)
@@ -35,37 +37,56 @@ class Lookahead(OptimizerWrapper):
         super().build(var_list)
         self.slow_weights = [self.add_variable_from_reference(v, "slow") for v in var_list]
 
-    def _inner_updates(self):
-        """How many real updates the inner optimizer has made (accumulation-aware)."""
-        steps = self.inner.gradient_accumulation_steps or 1
-        return self.inner._iterations // steps, ops.equal(self.inner._iterations % steps, 0)
-
     def apply(self, grads, trainable_variables=None) -> None:
         self._build_once(trainable_variables)
-        variables = self._trainable_variables
-        # Branch-free (``where``, not ``cond``): JAX cannot assign variables inside a traced branch.
-        first = ops.equal(self._iterations, 0)  # φ ← θ at the first step, whatever happened to θ since build
-        for slow, fast in zip(self.slow_weights, variables, strict=True):
-            slow.assign(ops.where(first, fast.value, slow.value))
+        steps = self.inner.gradient_accumulation_steps or 1
+        first = ops.equal(self.inner._iterations, 0)  # φ ← θ at the first step, whatever happened to θ since build
+        self._when(first, self._start_slow_weights)
         self.inner.apply(grads, trainable_variables)
-        updates, just_updated = self._inner_updates()
-        synchronise = ops.logical_and(just_updated, ops.equal(updates % self.k, 0))
-        for slow, fast in zip(self.slow_weights, variables, strict=True):
-            moved = slow.value + ops.cast(self.alpha, slow.dtype) * (fast.value - slow.value)
-            slow.assign(ops.where(synchronise, moved, slow.value))
-            fast.assign(ops.where(synchronise, moved, fast.value))
-        self._iterations.assign_add(1)
+        after = self.inner._iterations  # k counts real updates: accumulated micro-batches do not
+        synchronise = ops.logical_and(ops.equal(after % steps, 0), ops.equal((after // steps) % self.k, 0))
+        self._when(synchronise, self._synchronise)
+
+    def _when(self, condition, assign) -> None:
+        """``assign(condition)`` on the steps where ``condition`` holds, touching nothing otherwise.
+
+        JAX cannot assign variables inside a traced branch, so there every step selects
+        (``where``) between new and old values; elsewhere a real branch skips the dense pass.
+        """
+        if keras.backend.backend() == "jax":
+            assign(condition)
+        else:
+            ops.cond(condition, lambda: assign(None), lambda: None)
+
+    @staticmethod
+    def _select(condition, new, old):
+        return new if condition is None else ops.where(condition, new, old)
+
+    def _start_slow_weights(self, condition) -> None:
+        for slow, fast in zip(self.slow_weights, self._trainable_variables, strict=True):
+            slow.assign(self._select(condition, ops.convert_to_tensor(fast), slow.value))
+
+    def _synchronise(self, condition) -> None:
+        """φ ← φ + α(θ − φ), θ ← φ; the variable's constraint applies to the result, as after any update."""
+        for slow, fast in zip(self.slow_weights, self._trainable_variables, strict=True):
+            current = ops.convert_to_tensor(fast)
+            moved = slow.value + ops.cast(self.alpha, slow.dtype) * (current - slow.value)
+            constraint = getattr(fast, "constraint", None)
+            if constraint is not None:
+                moved = constraint(moved)
+            slow.assign(self._select(condition, moved, slow.value))
+            self.assign(fast, self._select(condition, moved, current))
 
     def swap_in_slow_weights(self) -> list:
         """Put φ into the model's variables; returns θ for :meth:`restore_fast_weights`."""
         fast = [ops.copy(ops.convert_to_tensor(v)) for v in self._trainable_variables]
         for variable, slow in zip(self._trainable_variables, self.slow_weights, strict=True):
-            variable.assign(ops.copy(slow.value))  # a copy: JAX may donate (delete) a model variable's buffer
+            self.assign(variable, ops.copy(slow.value))  # a copy: JAX may donate (delete) a model variable's buffer
         return fast
 
     def restore_fast_weights(self, fast: list) -> None:
         for variable, value in zip(self._trainable_variables, fast, strict=True):
-            variable.assign(value)
+            self.assign(variable, value)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "k": self.k, "alpha": self.alpha}

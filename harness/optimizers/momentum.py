@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import numbers
+
 import keras
 
 from harness.optimizers.wrapper import OptimizerWrapper
@@ -15,7 +18,7 @@ class CycledMomentum(OptimizerWrapper):
     step is the inner optimizer's iteration count.
     """
 
-    def __init__(self, inner: keras.optimizers.Optimizer, schedule, name: str = "cycled_momentum", **kwargs) -> None:
+    def __init__(self, inner: keras.optimizers.Optimizer, schedule, name: str | None = None, **kwargs) -> None:
         super().__init__(inner, name=name, **kwargs)
         self.attribute = next((a for a in ("beta_1", "momentum") if hasattr(inner, a)), None)
         if self.attribute is None:
@@ -32,6 +35,7 @@ class CycledMomentum(OptimizerWrapper):
             return
         super().build(var_list)
         self.current = self.add_variable((), initializer="zeros", dtype="float32", name="momentum")
+        _compare_as(self.current, self._fixed_value)
         object.__setattr__(self.inner, self.attribute, self.current)  # read by the inner update step
 
     def apply(self, grads, trainable_variables=None) -> None:
@@ -54,3 +58,48 @@ class CycledMomentum(OptimizerWrapper):
         config = dict(config)
         config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"], custom_objects=custom_objects)
         return super().from_config(config, custom_objects)
+
+
+class _ComparesAsConfigured:
+    """Compared with a plain number, the variable answers as its configured value does.
+
+    Keras's SGD and RMSprop decide in Python whether momentum is on (``momentum != 0``,
+    ``momentum > 0``); with a variable in its place that test would be a tensor, which a
+    compiled graph cannot branch on. The variable's value still drives the arithmetic.
+    """
+
+    _configured: float
+
+    def _compare(self, other, operator: str, fallback):
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return getattr(self._configured, operator)(other)
+        return fallback(other)
+
+    def __eq__(self, other):
+        return self._compare(other, "__eq__", super().__eq__)
+
+    def __ne__(self, other):
+        return self._compare(other, "__ne__", super().__ne__)
+
+    def __lt__(self, other):
+        return self._compare(other, "__lt__", super().__lt__)
+
+    def __le__(self, other):
+        return self._compare(other, "__le__", super().__le__)
+
+    def __gt__(self, other):
+        return self._compare(other, "__gt__", super().__gt__)
+
+    def __ge__(self, other):
+        return self._compare(other, "__ge__", super().__ge__)
+
+
+@functools.cache
+def _comparing_class(base: type) -> type:
+    return type(f"Cycled{base.__name__}", (_ComparesAsConfigured, base), {"__hash__": base.__hash__})
+
+
+def _compare_as(variable, configured: float) -> None:
+    """Make ``variable`` compare with numbers as ``configured`` does (see :class:`_ComparesAsConfigured`)."""
+    variable.__class__ = _comparing_class(type(variable))
+    variable._configured = configured

@@ -6,16 +6,29 @@ SGDR (cosine annealing with warm restarts) is ``keras.optimizers.schedules.Cosin
 from __future__ import annotations
 
 import itertools
+import math
+import numbers
 
 import keras
 from keras import ops
+
+from harness.optimizers.wrapper import positive_integer
 
 MODES = ("triangular", "triangular2", "exp_range")
 
 
 def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {name}={value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
+
+
+def _wide_float() -> str:
+    """float64 where the backend computes in it (JAX only with ``jax_enable_x64``), else float32."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -23,7 +36,9 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """Triangular cycles between ``base`` and ``max`` with half-period ``step_size`` steps.
 
     ``triangular2`` halves the amplitude every cycle; ``exp_range`` scales it by
-    ``gamma ** step``.
+    ``gamma ** step``. Computed in float64 (where the backend has it) and rounded to
+    float32 once: the cycle's phase is exact and ``gamma ** step`` keeps its precision over
+    millions of steps.
     """
 
     def __init__(
@@ -36,6 +51,7 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         name: str = "cyclical",
     ) -> None:
         _positive("base_learning_rate", base_learning_rate)
+        _positive("max_learning_rate", max_learning_rate)
         _positive("step_size", step_size)
         if max_learning_rate < base_learning_rate:
             raise ValueError(
@@ -49,17 +65,23 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         self.step_size, self.mode, self.gamma, self.name = float(step_size), mode, float(gamma), name
 
     def __call__(self, step):
-        step = ops.cast(step, "float32")
-        cycle = ops.floor(1 + step / (2 * self.step_size))
-        x = ops.abs(step / self.step_size - 2 * cycle + 1)
+        dtype = _wide_float()
+        step = ops.cast(step, dtype)
+        period = 2 * self.step_size
+        cycle = ops.floor(step / period)  # from 0
+        phase = step - cycle * period
+        # step / period may round across a cycle boundary: put the step back in its cycle
+        cycle = cycle - ops.cast(phase < 0, dtype) + ops.cast(phase >= period, dtype)
+        phase = step - cycle * period
+        x = ops.abs(phase / self.step_size - 1)  # 1 at a cycle's ends, 0 at its peak
         if self.mode == "triangular2":
-            scale = 1 / ops.power(2.0, cycle - 1)
+            scale = ops.power(ops.cast(0.5, dtype), cycle)
         elif self.mode == "exp_range":
-            scale = ops.power(self.gamma, step)
+            scale = ops.exp(step * math.log(self.gamma))
         else:
             scale = 1.0
         amplitude = (self.max_learning_rate - self.base_learning_rate) * ops.maximum(0.0, 1 - x) * scale
-        return self.base_learning_rate + amplitude
+        return ops.cast(self.base_learning_rate + amplitude, "float32")
 
     def get_config(self) -> dict:
         return {
@@ -95,9 +117,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         min_momentum: float = 0.85,
         name: str = "one_cycle",
     ) -> None:
+        total_steps = positive_integer("total_steps", total_steps)
         for key, value in (
             ("max_learning_rate", max_learning_rate),
-            ("total_steps", total_steps),
             ("div_factor", div_factor),
             ("final_div_factor", final_div_factor),
         ):

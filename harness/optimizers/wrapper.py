@@ -1,10 +1,18 @@
-"""Plumbing shared by optimizers that wrap another one (Lookahead, MaskedLazy)."""
+"""Plumbing shared by optimizers that wrap another one (Lookahead, MaskedLazy, CycledMomentum).
+
+The contract follows Keras's own wrapper, ``LossScaleOptimizer``: the inner optimizer owns the
+learning rate, clipping, decay, loss scaling and gradient accumulation, and its iteration count
+is the wrapper's; ``variables`` and ``set_weights`` cover the wrapper's and the inner's state.
+"""
 
 from __future__ import annotations
+
+import numbers
 
 import keras
 
 BASE_ARGUMENTS = (
+    "learning_rate",
     "weight_decay",
     "clipnorm",
     "global_clipnorm",
@@ -16,17 +24,21 @@ BASE_ARGUMENTS = (
 
 
 class OptimizerWrapper(keras.optimizers.Optimizer):
-    """Holds ``inner``; its learning rate, clipping, decay and accumulation stay the inner's."""
+    """Holds ``inner``; its learning rate, clipping, decay, loss scale and accumulation stay the inner's."""
 
-    def __init__(self, inner: keras.optimizers.Optimizer, name: str, **kwargs) -> None:
+    def __init__(self, inner: keras.optimizers.Optimizer, name: str | None = None, **kwargs) -> None:
+        kind = type(self).__name__
         if not isinstance(inner, keras.optimizers.Optimizer):
             raise TypeError(f"inner must be a keras.optimizers.Optimizer, got {type(inner).__name__}: {inner!r}")
+        if isinstance(inner, keras.optimizers.LossScaleOptimizer):
+            raise ValueError(
+                f"{kind}(LossScaleOptimizer(...)) is the wrong nesting: loss scaling must see the final "
+                f"gradients, so write LossScaleOptimizer({kind}(inner))"
+            )
         for argument in BASE_ARGUMENTS:
             if kwargs.get(argument) not in (None, False):
-                name, value = type(self).__name__, kwargs[argument]
-                raise ValueError(f"{name} does not take {argument}={value!r}: set it on the inner optimizer")
+                raise ValueError(f"{kind} does not take {argument}={kwargs[argument]!r}: set it on the inner optimizer")
             kwargs.pop(argument, None)
-        kwargs.pop("learning_rate", None)
         super().__init__(learning_rate=0.0, name=name, **kwargs)
         self.inner = inner
 
@@ -47,6 +59,35 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         return self._variables + self.inner.variables
 
     @property
+    def iterations(self):
+        """The inner optimizer's real updates (micro-batches of gradient accumulation do not count)."""
+        return self.inner.iterations
+
+    def apply_gradients(self, grads_and_vars):
+        grads, trainable_variables = zip(*grads_and_vars, strict=True)
+        self.apply(grads, trainable_variables)
+        return self.iterations
+
+    def scale_loss(self, loss):
+        """The inner's ``loss_scale_factor`` scales the loss, as the inner unscales the gradients."""
+        return self.inner.scale_loss(loss)
+
+    def set_weights(self, weights) -> None:
+        """Every state variable, the wrapper's and then the inner's (the order of ``variables``)."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.set_weights needs a built optimizer: call build(variables) first")
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"{type(self).__name__}.set_weights got {len(weights)} arrays for {len(variables)} variables "
+                "(its own, then its inner optimizer's: see .variables)"
+            )
+        for variable, weight in zip(variables, weights, strict=True):
+            if tuple(variable.shape) != tuple(keras.ops.shape(weight)):
+                raise ValueError(f"{variable.path} has shape {variable.shape}, the array {keras.ops.shape(weight)}")
+            variable.assign(weight)
+
+    @property
     def learning_rate(self):
         return self.inner.learning_rate
 
@@ -60,7 +101,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        for key in ("learning_rate", *BASE_ARGUMENTS, "ema_momentum", "ema_overwrite_frequency"):
+        for key in (*BASE_ARGUMENTS, "ema_momentum", "ema_overwrite_frequency"):
             config.pop(key, None)
         return {**config, "inner": keras.saving.serialize_keras_object(self.inner)}
 
@@ -71,16 +112,56 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         return cls(**config)
 
 
+def positive_integer(name: str, value) -> int:
+    """``value`` as an int if it is a whole number >= 1 (NumPy integers included), else one clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {name}={value!r}")
+    return int(value)
+
+
+def variable_names(names, owner: str) -> tuple[str, ...]:
+    """``lazy_variables`` as a non-empty tuple of names: one string is one name."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(
+            f"{owner}: lazy_variables must name at least one variable (e.g. 'embeddings'), got {names!r}; "
+            "with none the optimizer would do nothing lazily"
+        )
+    return names
+
+
+def leaf_name(variable) -> str:
+    """A variable's last name part: ``embeddings`` for ``embedding/embeddings`` (Keras) or ``…/embeddings:0`` (tf)."""
+    full = getattr(variable, "path", None) or variable.name
+    return full.split(":")[0].rsplit("/", 1)[-1]
+
+
 def is_lazy(variable, names: tuple[str, ...]) -> bool:
-    """Whether a Keras ``variable`` is one of the row-indexed tables chosen by name (e.g. ``embeddings``)."""
-    return variable.path.rsplit("/", 1)[-1] in names and len(variable.shape) >= 2
+    """Whether ``variable`` is one of the row-indexed tables chosen by name (e.g. ``embeddings``)."""
+    return leaf_name(variable) in names and len(variable.shape) >= 2
+
+
+def dense_gradient(gradient):
+    """A gradient as a dense tensor: TensorFlow's ``IndexedSlices`` (indices may be a Python tuple) summed per row."""
+    from keras import ops
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(gradient, tf.IndexedSlices):
+            indices = tf.convert_to_tensor(gradient.indices)
+            rows = gradient.dense_shape[0] if gradient.dense_shape is not None else None
+            if rows is None:
+                raise ValueError("an IndexedSlices gradient needs its dense_shape to be densified")
+            return tf.math.unsorted_segment_sum(gradient.values, indices, rows)
+    return ops.convert_to_tensor(gradient)
 
 
 def present_rows(gradient, dtype):
     """1 for rows whose gradient is not entirely zero, else 0, shaped to broadcast over a row."""
     from keras import ops
 
-    dense = ops.convert_to_tensor(gradient)
+    dense = dense_gradient(gradient)
     axes = tuple(range(1, len(dense.shape)))
     present = ops.cast(ops.any(ops.not_equal(dense, 0), axis=axes), dtype)
     return ops.reshape(present, (-1,) + (1,) * len(axes))
