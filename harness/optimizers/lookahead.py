@@ -4,7 +4,8 @@ Slow weights φ start as the model's weights. The inner optimizer takes k steps 
 fast weights θ; then φ ← φ + α(θ − φ) and θ ← φ. Clipping, weight decay, learning-rate
 schedules and gradient accumulation belong to the inner optimizer (k counts its real
 updates, so accumulated micro-batches do not count). Wrap in ``LossScaleOptimizer`` for
-mixed precision. A variable's constraint applies after each synchronisation too.
+mixed precision. A variable's constraint applies after each synchronisation too, and the
+inner's ``use_ema`` averages the weights after it.
 :class:`SlowWeightsEvaluation` evaluates with φ, as the paper does.
 """
 
@@ -42,10 +43,17 @@ class Lookahead(OptimizerWrapper):
         steps = self.inner.gradient_accumulation_steps or 1
         first = ops.equal(self.inner._iterations, 0)  # φ ← θ at the first step, whatever happened to θ since build
         self._when(first, self._start_slow_weights)
-        self.inner.apply(grads, trainable_variables)
+        averaging = self.inner.use_ema
+        object.__setattr__(self.inner, "use_ema", False)  # the inner's average waits for the synchronisation
+        try:
+            self.inner.apply(grads, trainable_variables)
+        finally:
+            object.__setattr__(self.inner, "use_ema", averaging)
         after = self.inner._iterations  # k counts real updates: accumulated micro-batches do not
         synchronise = ops.logical_and(ops.equal(after % steps, 0), ops.equal((after // steps) % self.k, 0))
         self._when(synchronise, self._synchronise)
+        if averaging:
+            self._average(ops.floor_divide(after - 1, steps))
 
     def _when(self, condition, assign) -> None:
         """``assign(condition)`` on the steps where ``condition`` holds, touching nothing otherwise.
@@ -64,7 +72,26 @@ class Lookahead(OptimizerWrapper):
 
     def _start_slow_weights(self, condition) -> None:
         for slow, fast in zip(self.slow_weights, self._trainable_variables, strict=True):
-            slow.assign(self._select(condition, ops.convert_to_tensor(fast), slow.value))
+            # a copy: PyTorch's optimizers update the fast weights' tensor in place
+            slow.assign(self._select(condition, ops.copy(ops.convert_to_tensor(fast)), slow.value))
+
+    def _average(self, step) -> None:
+        """The inner's ``use_ema`` average, taken as Keras does but of the weights after the synchronisation.
+
+        ``step`` is the inner's ``iterations`` during the step just taken (Keras averages before counting it).
+        """
+        inner = self.inner
+        variables, averages = self._trainable_variables, inner._model_variables_moving_average
+        for variable, average in zip(variables, averages, strict=True):
+            momentum = ops.cast(ops.not_equal(step, 0), average.dtype) * inner.ema_momentum
+            average.assign(momentum * average.value + (1 - momentum) * ops.convert_to_tensor(variable))
+        if inner.ema_overwrite_frequency:
+
+            def overwrite(condition) -> None:
+                for variable, average in zip(variables, averages, strict=True):
+                    self.assign(variable, self._select(condition, average.value, ops.convert_to_tensor(variable)))
+
+            self._when(ops.equal((step + 1) % inner.ema_overwrite_frequency, 0), overwrite)
 
     def _synchronise(self, condition) -> None:
         """φ ← φ + α(θ − φ), θ ← φ; the variable's constraint applies to the result, as after any update."""
@@ -74,7 +101,7 @@ class Lookahead(OptimizerWrapper):
             constraint = getattr(fast, "constraint", None)
             if constraint is not None:
                 moved = constraint(moved)
-            slow.assign(self._select(condition, moved, slow.value))
+            slow.assign(self._select(condition, ops.copy(moved), slow.value))  # its own tensor, as above
             self.assign(fast, self._select(condition, moved, current))
 
     def swap_in_slow_weights(self) -> list:

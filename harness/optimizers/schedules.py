@@ -19,7 +19,7 @@ MODES = ("triangular", "triangular2", "exp_range")
 
 def _positive(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
+        raise ValueError(f"{name} must be positive and finite, got {name}={value!r}")
 
 
 def _wide_float() -> str:
@@ -68,19 +68,17 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         dtype = _wide_float()
         step = ops.cast(step, dtype)
         period = 2 * self.step_size
-        cycle = ops.floor(step / period)  # from 0
-        phase = step - cycle * period
-        # step / period may round across a cycle boundary: put the step back in its cycle
-        cycle = cycle - ops.cast(phase < 0, dtype) + ops.cast(phase >= period, dtype)
-        phase = step - cycle * period
-        x = ops.abs(phase / self.step_size - 1)  # 1 at a cycle's ends, 0 at its peak
+        phase = ops.mod(step, period)  # exact: no rounding of step / period decides the cycle
+        cycle = ops.round((step - phase) / period)  # from 0
+        rising = ops.where(phase < self.step_size, phase, period - phase)
+        rise = rising / self.step_size  # 0 at a cycle's ends, 1 at its peak
         if self.mode == "triangular2":
             scale = ops.power(ops.cast(0.5, dtype), cycle)
         elif self.mode == "exp_range":
             scale = ops.exp(step * math.log(self.gamma))
         else:
             scale = 1.0
-        amplitude = (self.max_learning_rate - self.base_learning_rate) * ops.maximum(0.0, 1 - x) * scale
+        amplitude = (self.max_learning_rate - self.base_learning_rate) * rise * scale
         return ops.cast(self.base_learning_rate + amplitude, "float32")
 
     def get_config(self) -> dict:

@@ -71,6 +71,25 @@ def test_cyclical_closed_form(mode, step, expected):
     assert _at(schedule, step) == pytest.approx(expected, rel=1e-5)
 
 
+def test_cyclical_keeps_float32_precision_over_many_steps():
+    """The exact value rounded to float32 once (float64 inside), even a million steps in."""
+    steps = [482, 99_999, 100_000, 100_001, 123_457, 1_000_003]
+    for mode, gamma in (("triangular", 1.0), ("triangular2", 1.0), ("exp_range", 0.99994)):
+        schedule = CyclicalLearningRate(1e-4, 1e-2, step_size=2000, mode=mode, gamma=gamma)
+        cycles = np.floor(1 + np.array(steps) / 4000)
+        rise = np.maximum(0, 1 - np.abs(np.array(steps) / 2000 - 2 * cycles + 1))
+        scale = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycles - 1), "exp_range": 0.99994 ** np.array(steps)}
+        exact = 1e-4 + (1e-2 - 1e-4) * rise * scale[mode]
+        tolerance = 2.0**-24 if keras.backend.backend() != "jax" else 3 * 2.0**-24  # JAX: float32 unless x64
+        np.testing.assert_allclose([_at(schedule, s) for s in steps], exact, rtol=tolerance)
+
+
+def test_one_cycle_needs_a_whole_number_of_steps():
+    with pytest.raises(ValueError, match=r"total_steps must be an integer >= 1, got total_steps=10\.7"):
+        OneCycle(0.1, total_steps=10.7)
+    assert OneCycle(0.1, total_steps=np.int64(10)).total_steps == 10
+
+
 def test_one_cycle_closed_form_and_inverse_momentum():
     schedule = OneCycle(0.1, total_steps=100, div_factor=10, final_div_factor=100, annihilation_fraction=0.1)
     for step, expected in [
@@ -94,6 +113,7 @@ def test_one_cycle_closed_form_and_inverse_momentum():
         ({"base_learning_rate": 0.01, "max_learning_rate": 0.001, "step_size": 5}, "max_learning_rate \\(0.001\\)"),
         ({"base_learning_rate": 0.001, "max_learning_rate": 0.01, "step_size": 0}, "step_size must be positive"),
         ({"base_learning_rate": 0.001, "max_learning_rate": 0.01, "step_size": 5, "mode": "sine"}, "mode=.sine."),
+        ({"base_learning_rate": 0.001, "max_learning_rate": float("inf"), "step_size": 5}, "max_learning_rate=inf"),
     ],
 )
 def test_cyclical_bad_arguments(kwargs, match):

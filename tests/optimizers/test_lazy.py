@@ -177,3 +177,11 @@ def test_masked_lazy_adam_matches_numpy_reference():
         optimizer.apply([_gradient("dense", indices, values)], [variable])
     np.testing.assert_allclose(np.array(variable), var, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.array(optimizer.inner._momentums[0]), m, rtol=1e-5, atol=1e-7)
+
+
+def test_lazy_variables_one_name_or_several_but_never_none():
+    assert LazyAdam(lazy_variables="embeddings").lazy_variables == ("embeddings",)
+    assert MaskedLazy(keras.optimizers.Adam(), lazy_variables=["emb", "table"]).lazy_variables == ("emb", "table")
+    for make in (lambda: LazyAdam(lazy_variables=[]), lambda: MaskedLazy(keras.optimizers.Adam(), lazy_variables=())):
+        with pytest.raises(ValueError, match="lazy_variables must name at least one variable"):
+            make()

@@ -152,9 +152,73 @@ def test_slow_weights_evaluation_swaps_in_and_back():
         ({"alpha": 1.5}, ValueError, "alpha=1.5"),
         ({"inner": "adam"}, TypeError, "inner must be a keras.optimizers.Optimizer, got str"),
         ({"clipnorm": 1.0}, ValueError, "set it on the inner optimizer"),
+        ({"learning_rate": 0.1}, ValueError, "learning_rate=0.1: set it on the inner optimizer"),
+        ({"inner": keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))}, ValueError, "wrong nesting"),
     ],
 )
 def test_bad_arguments_name_the_argument_and_value(kwargs, error, match):
     arguments = {"inner": keras.optimizers.SGD(0.1), **kwargs}
     with pytest.raises(error, match=match):
         Lookahead(**arguments)
+
+
+def test_k_may_be_any_integer_type_a_sweep_produces():
+    assert Lookahead(keras.optimizers.SGD(0.1), k=np.int64(5)).k == 5
+    assert type(Lookahead(keras.optimizers.SGD(0.1), k=np.int32(3)).get_config()["k"]) is int
+
+
+def test_two_unnamed_instances_get_distinct_names():
+    first, second = Lookahead(keras.optimizers.SGD(0.1)), Lookahead(keras.optimizers.SGD(0.1))
+    assert first.name != second.name
+
+
+def test_the_wrapper_counts_the_inner_updates_not_micro_batches():
+    optimizer = Lookahead(keras.optimizers.SGD(0.1, gradient_accumulation_steps=2), k=2)
+    variable = keras.Variable(np.ones((3, 2), "float32"))
+    seen = []
+    for grad in GRADS[:4]:
+        optimizer.apply([keras.ops.convert_to_tensor(grad)], [variable])
+        seen.append(int(optimizer.iterations))
+    assert seen == [0, 1, 1, 2] and seen[-1] == int(optimizer.inner.iterations)
+
+
+def test_a_constraint_holds_after_every_synchronisation():
+    variable = keras.Variable(GRADS[6])  # initial weights need not satisfy the constraint; every update's result does
+    variable.constraint = keras.constraints.NonNeg()
+    optimizer = Lookahead(keras.optimizers.SGD(0.1), k=2, alpha=0.5)
+    for grad in GRADS[:6]:
+        optimizer.apply([keras.ops.convert_to_tensor(grad)], [variable])
+        assert np.array(variable).min() >= 0
+    assert np.array(optimizer.slow_weights[0]).min() >= 0
+
+
+def test_loss_scale_factor_on_the_inner_trains_like_no_scaling():
+    x, y = _data()
+
+    def kernel_after(factor):
+        keras.utils.set_random_seed(0)
+        model = _model()
+        model.compile(optimizer=Lookahead(keras.optimizers.SGD(0.05, loss_scale_factor=factor), k=3), loss="mse")
+        model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        return np.array(model.layers[0].kernel)
+
+    np.testing.assert_allclose(kernel_after(1024.0), kernel_after(None), rtol=1e-4, atol=1e-5)
+
+
+def test_set_weights_restores_the_inner_state_too():
+    def stepped(optimizer, steps):
+        variable = keras.Variable(np.ones((3, 2), "float32"))
+        for grad in GRADS[:steps]:
+            optimizer.apply([keras.ops.convert_to_tensor(grad)], [variable])
+        return variable
+
+    trained = Lookahead(keras.optimizers.Adam(0.01), k=2)
+    variable = stepped(trained, 3)
+    fresh = Lookahead(keras.optimizers.Adam(0.01), k=2)
+    fresh.build([variable])
+    fresh.set_weights([np.array(v) for v in trained.variables])
+    assert int(fresh.inner.iterations) == 3
+    for mine, theirs in zip(fresh.variables, trained.variables, strict=True):
+        np.testing.assert_array_equal(np.array(mine), np.array(theirs))
+    with pytest.raises(ValueError, match="arrays for"):
+        fresh.set_weights([np.array(v) for v in trained.variables][:-1])
