@@ -226,13 +226,21 @@ def main(argv: list[str] | None = None) -> int:
             console.error(str(error))
             return 2
 
+    from harness.registry import UnknownName
+    from harness.suites import SuiteError, load
+
+    if args.command != "report":
+        try:  # the suite file first: its mistakes are reported before anything heavy is imported
+            suite = load(args.suite)
+        except (SuiteError, UnknownName) as error:
+            console.error(str(error))
+            return 2
+
     from harness.campaign import OptionError, TrialProcessDied, command_line
     from harness.data.sources import DataError
-    from harness.registry import UnknownName
     from harness.report.analysis import NoResults
     from harness.report.results import ResultsError
     from harness.studies import StorageError
-    from harness.suites import SuiteError, load
     from harness.tracking import TrackingError
     from harness.verify import VerifyError
 
@@ -244,7 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             _reports(args, command, console)
             return 0
-        suite = load(args.suite)
         if args.command == "verify":
             from harness.verify import verify
 

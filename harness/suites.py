@@ -403,10 +403,46 @@ def resolve(name_or_path: str) -> Path:
     return path
 
 
+class _RepeatedKey(yaml.YAMLError):
+    """A mapping that gives one key twice."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML says keys are unique)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str | int | float | bool) and key in first_line:
+                raise _RepeatedKey(
+                    f"key '{key}' is given twice in one mapping, on lines {first_line[key]} and {line} "
+                    "(YAML would silently keep the last): delete one"
+                )
+            first_line.setdefault(key, line)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    """A suite file's data and text: one clear error for text that is not UTF-8, invalid YAML or a repeated key."""
+    raw = path.read_bytes()
     try:
-        return yaml.safe_load(text), text
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SuiteError(
+            path,
+            [
+                f"not a UTF-8 text file (byte 0x{raw[error.start]:02x} at offset {error.start}): "
+                "a suite is a YAML text file; save it as UTF-8"
+            ],
+        ) from None
+    if "\x00" in text:
+        raise SuiteError(path, ["not a text file (it holds NUL bytes): a suite is a YAML text file"])
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader), text
+    except _RepeatedKey as error:
+        raise SuiteError(path, [str(error)]) from None
     except yaml.YAMLError as error:
         raise SuiteError(path, [f"not valid YAML: {error}"]) from None
 

@@ -251,3 +251,39 @@ def test_validate_deep_steps_every_combination_and_names_what_fails(tmp_path, da
     assert main(["validate", "--deep", str(bad)]) == 1  # ... so --deep finds it, before any campaign
     err = capsys.readouterr().err
     assert "profiles.smoke × arms.adam: ValueError:" in err and "relux" in err
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path):
+    text = FASHION.read_text()
+    path = tmp_path / "twice.yaml"
+    path.write_text(text + "name: fashion-again\n")  # a second `name:` would silently rename the suite
+    with pytest.raises(SuiteError) as error:
+        load(str(path))
+    first = next(i for i, line in enumerate(text.splitlines(), start=1) if line.startswith("name:"))
+    assert error.value.problems == [
+        f"key 'name' is given twice in one mapping, on lines {first} and {len(text.splitlines()) + 1} "
+        "(YAML would silently keep the last): delete one"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xfename: x\n", "not a UTF-8 text file (byte 0xff at offset 0)"),
+        (b"name: x\n\x00\x01\x02", "not a text file (it holds NUL bytes)"),
+    ],
+)
+def test_a_binary_or_non_utf8_file_is_one_error_before_anything_heavy_is_imported(tmp_path, content, expected):
+    import subprocess
+    import sys
+
+    path = tmp_path / "suite.yaml"
+    path.write_bytes(content)
+    probe = (
+        "import sys; from harness.cli import main; rc = main(['campaign', sys.argv[1]]); "
+        "print(rc, sorted(m for m in ('optuna', 'mlflow', 'keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    assert done.stderr.startswith(f"error: {path}: 1 problem(s):") and expected in done.stderr
+    assert "Traceback" not in done.stderr
