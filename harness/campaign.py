@@ -17,6 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from harness.console import Console
+from harness.signals import exit_code, stop_like_ctrl_c
 from harness.studies import (
     NUMBER,
     ROUNDS_OVER,
@@ -72,9 +73,13 @@ def _worker_process(studies: CampaignStudies, storage_url: str, parent: str, tag
     from harness.worker import Worker
 
     follow_library_log()
-    tracker = Tracker()
-    experiment = tracker.experiment(studies.suite.name)
-    Worker(studies, open_storage(storage_url), tracker, experiment, parent, tags, threads, confirm).run()
+    with stop_like_ctrl_c():  # the parent stops its workers with SIGTERM
+        tracker = Tracker()
+        experiment = tracker.experiment(studies.suite.name)
+        try:
+            Worker(studies, open_storage(storage_url), tracker, experiment, parent, tags, threads, confirm).run()
+        except KeyboardInterrupt as interrupt:
+            sys.exit(exit_code(interrupt))
 
 
 def _all_studies(studies: CampaignStudies, storage) -> dict:
@@ -266,9 +271,9 @@ def run_campaign(
                 break
             todo = _remaining(studies, storage, confirm)
     except BaseException:
-        ready.tracker.end_campaign(ready.parent, "KILLED")
+        ready.tracker.end_run(ready.parent, "KILLED")
         raise
-    ready.tracker.end_campaign(ready.parent)
+    ready.tracker.end_run(ready.parent)
     if not confirm:
         for arm in suite.arms:
             console.result(f"{arm}: best params {best_params(studies.sweep(storage, arm))}")

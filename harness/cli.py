@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from harness.signals import Terminated, exit_code, stop_like_ctrl_c
+
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -187,6 +189,11 @@ def misplaced_options(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with stop_like_ctrl_c():
+        return _command(argv)
+
+
+def _command(argv: list[str] | None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     misplaced = misplaced_options(sys.argv[1:] if argv is None else argv)
     if misplaced:
@@ -288,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
                 console=console,
                 command=command,
             )
-    except KeyboardInterrupt:
-        console.error("interrupted; finished trials are saved — run the same command to resume")
-        return 130
+    except KeyboardInterrupt as interrupt:
+        by = f"stopped by {interrupt}" if isinstance(interrupt, Terminated) else "interrupted"
+        console.error(f"{by}; finished trials are saved — run the same command to resume")
+        return exit_code(interrupt)
     except (
         SuiteError,
         DataError,

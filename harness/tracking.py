@@ -205,7 +205,7 @@ class Tracker:
         self.client.log_batch(run_id, metrics=metrics, tags=tags)
         self.client.log_artifacts(run_id, str(folder))
 
-    def end_campaign(self, run_id: str, status: str = "FINISHED") -> None:
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status=status)
 
     # trials --------------------------------------------------------------------------

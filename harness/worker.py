@@ -210,7 +210,11 @@ class Worker:
         run_id = self.tracker.start_trial(self.experiment, self.parent_run, campaign, spec, tags, kind=kind)
         trial.set_user_attr(MLFLOW_RUN, run_id)
         live = self.tracker.live_progress(run_id)
-        result = run_trial(spec, self.threads, [reporter] if reporter else [], on_epoch=live)
+        try:
+            result = run_trial(spec, self.threads, [reporter] if reporter else [], on_epoch=live)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: Optuna marks the trial failed, to be run again
+            self.tracker.end_run(run_id, "KILLED")
+            raise
         if reporter and reporter.pruned_at:
             result.extra[PRUNED_AT] = str(reporter.pruned_at)
         self.tracker.log_trial(self.experiment, self.parent_run, campaign, result, tags, kind=kind, run_id=run_id)

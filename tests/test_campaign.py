@@ -256,3 +256,68 @@ def test_cifar_smoke_campaign_reports_spread_and_names_the_jpeg_copy(workspace):
     assert "## Stability: spread across seeds, robustness across the tuning grid" in report
     assert "JPEG quality-75 re-encodings of CIFAR-10" in report.split("## Verdict")[0]  # named at the top
     assert (out / "stability.png").stat().st_size > 10_000
+
+
+def _optuna_states(workspace) -> dict[str, int]:
+    import optuna
+
+    storage = f"sqlite:///{workspace / 'runs' / 'optuna.db'}"
+    counts: dict[str, int] = {}
+    for summary in optuna.get_all_study_summaries(storage):
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        for trial in study.get_trials(deepcopy=False):
+            counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_stop_like_ctrl_c(workspace, capsys, monkeypatch, signum, code):
+    import harness.worker
+
+    real_run_trial, calls = harness.worker.run_trial, []
+
+    def stopped_in_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(signum)  # what a scheduler (SIGTERM) or a closed terminal (SIGHUP) sends
+        return real_run_trial(*args, **kwargs)
+
+    monkeypatch.setattr(harness.worker, "run_trial", stopped_in_the_third)
+    handler = signal.getsignal(signum)
+    assert main(SMOKE) == code
+    assert signal.getsignal(signum) == handler  # the former handler is back
+    err = capsys.readouterr().err.strip().splitlines()
+    name = signal.Signals(signum).name
+    assert err[-1] == f"error: stopped by {name}; finished trials are saved — run the same command to resume"
+    _, (parent,) = _trial_runs(workspace)
+    assert parent.info.status == "KILLED"
+    killed, _ = _trial_runs(workspace, "sweep", "KILLED")
+    assert len(killed) == 1 and not _trial_runs(workspace, "sweep", "RUNNING")[0]
+    assert _optuna_states(workspace) == {"COMPLETE": 2, "FAIL": 1}  # the stopped trial failed: it runs again
+
+    monkeypatch.setattr(harness.worker, "run_trial", real_run_trial)
+    assert main(SMOKE) == 0
+    assert "14 trials to run" in capsys.readouterr().err
+    runs, _ = _trial_runs(workspace)
+    keys = [run.data.tags["harness.trial_key"] for run in runs]
+    assert len(keys) == len(set(keys)) == 12
+
+
+def test_sigterm_stops_the_local_workers_too(workspace):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "harness", *SMOKE, "--jobs", "2"]
+    process = subprocess.Popen(command, cwd=workspace, env=env, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith("[2/16]"):
+            process.send_signal(signal.SIGTERM)
+            break
+    lines += process.stderr.readlines()
+    process.wait(timeout=120)
+    assert process.returncode == 143, "".join(lines)[-2000:]
+    assert lines[-1].startswith("error: stopped by SIGTERM; finished trials are saved"), lines[-3:]
+    _, (parent,) = _trial_runs(workspace)
+    assert parent.info.status == "KILLED"
+    assert not _trial_runs(workspace, "sweep", "RUNNING")[0] and not _trial_runs(workspace, "trial", "RUNNING")[0]
+    assert "RUNNING" not in _optuna_states(workspace)  # each worker failed its running trial and left

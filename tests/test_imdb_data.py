@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -174,3 +175,22 @@ def test_full_dataset_counts(monkeypatch):
     assert data.train.x.shape == data.test.x.shape == (25000, 80)
     assert data.train.y.sum() == data.test.y.sum() == 12500
     assert data.train.x.max() == 19999 and (data.train.x[:, -1] > imdb.OOV).mean() > 0.95
+
+
+class _Payload:
+    """What a malicious pickle would run on load."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned > pwned.txt",))
+
+
+def test_a_keras_npz_holding_anything_but_arrays_is_refused_without_running_it(tmp_path, monkeypatch):
+    cache = tmp_path / "keras-home" / "datasets"
+    cache.mkdir(parents=True)
+    hostile = np.empty(1, dtype=object)
+    hostile[0] = _Payload()
+    np.savez(cache / "imdb.npz", x_train=hostile, y_train=np.array([1]), x_test=hostile, y_test=np.array([0]))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match=r"imdb.npz: not a readable Keras imdb.npz \(posix.system is not a NumPy"):
+        imdb.load(num_words=10, maxlen=4)
+    assert not (tmp_path / "pwned.txt").exists()

@@ -32,8 +32,10 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import re
 import tarfile
+import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -222,11 +224,50 @@ def _from_raw(source: _Source, num_words: int, maxlen: int) -> dict[str, np.ndar
     return arrays
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles NumPy arrays (of lists of numbers) and nothing else: no other class, no code."""
+
+    ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),  # NumPy 1's spelling
+            ("numpy._core.multiarray", "_reconstruct"),
+        }
+    )
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not a NumPy array: refused")
+
+
+def _read_ragged_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """An ``.npz`` whose object arrays (Keras's ragged ``imdb.npz``) are unpickled with :class:`_ArraysOnly`."""
+    from numpy.lib import format as npy
+
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for key in keys:
+            with archive.open(f"{key}.npy") as member:
+                stream = io.BytesIO(member.read())
+            version = npy.read_magic(stream)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"{key}.npy has .npy format version {version}, not 1.0 or 2.0")
+            read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            _, _, dtype = read_header(stream)
+            if dtype.hasobject:
+                arrays[key] = _ArraysOnly(stream).load()
+            else:
+                stream.seek(0)
+                arrays[key] = npy.read_array(stream, allow_pickle=False)
+    return arrays
+
+
 def _from_keras_npz(source: _Source, num_words: int, maxlen: int) -> dict[str, np.ndarray]:
     try:
-        with np.load(source.path, allow_pickle=True) as npz:  # Keras's own file stores ragged lists
-            raw = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-    except (OSError, ValueError, KeyError) as error:
+        raw = _read_ragged_npz(source.path, ("x_train", "y_train", "x_test", "y_test"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError, EOFError) as error:
         raise DataError(f"{source.path}: not a readable Keras imdb.npz ({error}); delete it") from None
     shift = FIRST_WORD - 1  # Keras ranks words from 1
     arrays = {}
