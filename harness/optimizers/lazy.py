@@ -13,15 +13,7 @@ import contextlib
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper, is_lazy, present_rows, variable_names
-
-
-def _indexed_slices(gradient) -> bool:
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
-
-    return isinstance(gradient, tf.IndexedSlices)
+from harness.optimizers.wrapper import OptimizerWrapper, indexed_slices, is_lazy, present_rows, variable_names
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -43,7 +35,7 @@ class LazyAdam(keras.optimizers.Adam):
         self.lazy_variables = variable_names(lazy_variables, "LazyAdam")
 
     def update_step(self, gradient, variable, learning_rate) -> None:
-        if _indexed_slices(gradient):
+        if indexed_slices(gradient):
             return self._sparse_update(gradient, variable, learning_rate)
         if is_lazy(self._trainable_variables[self._get_variable_index(variable)], self.lazy_variables):
             return self._row_masked_update(gradient, variable, learning_rate)
@@ -72,7 +64,7 @@ class LazyAdam(keras.optimizers.Adam):
 
     def _row_masked_update(self, gradient, variable, learning_rate) -> None:
         gradient = ops.cast(gradient, variable.dtype)
-        present = present_rows(gradient, variable.dtype)
+        present = present_rows(gradient, variable.dtype, variable.shape[0])
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
         # The moments are read once as tensors (JAX ops reject Keras Variables; conversion follows
@@ -114,7 +106,7 @@ class MaskedLazy(OptimizerWrapper):
         self._build_once(trainable_variables)
         variables = list(trainable_variables) if trainable_variables is not None else self._trainable_variables
         masks = {
-            self.inner._var_key(variable): (variable, present_rows(grad, variable.dtype))
+            self.inner._var_key(variable): (variable, present_rows(grad, variable.dtype, variable.shape[0]))
             for grad, variable in zip(grads, variables, strict=True)
             if grad is not None and is_lazy(variable, self.lazy_variables)
         }
@@ -137,7 +129,7 @@ class MaskedLazy(OptimizerWrapper):
 
 def _masked_value(value, variable, present, additive: bool):
     """What a write may change of ``variable``: only its present rows (``present`` is 1/0 per row)."""
-    if _indexed_slices(value):
+    if indexed_slices(value):
         import tensorflow as tf
 
         keep = ops.take(present, value.indices, axis=0)

@@ -16,7 +16,7 @@ import numbers
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper, positive_integer
+from harness.optimizers.wrapper import OptimizerWrapper, indexed_slices, positive_integer
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -37,12 +37,39 @@ class Lookahead(OptimizerWrapper):
             return
         super().build(var_list)
         self.slow_weights = [self.add_variable_from_reference(v, "slow") for v in var_list]
+        self._rows_touched = [  # tables whose sync may touch only the rows updated since the last one
+            self.add_variable((v.shape[0],), initializer="zeros", dtype="float32", name="rows_touched")
+            if self._syncs_rows(v)
+            else None
+            for v in var_list
+        ]
+
+    def _syncs_rows(self, variable) -> bool:
+        """Whether rows a sparse gradient leaves out are sure not to move: then the sync skips them.
+
+        True on TensorFlow (whose embedding gradients are sparse) for an unconstrained table under
+        an inner optimizer that updates only the rows of a sparse gradient: SGD without momentum,
+        or LazyAdam, with no weight decay and no EMA overwriting the weights.
+        """
+        from harness.optimizers.lazy import LazyAdam
+
+        inner = self.inner
+        sparse_inner = (isinstance(inner, keras.optimizers.SGD) and not inner.momentum) or isinstance(inner, LazyAdam)
+        return (
+            keras.backend.backend() == "tensorflow"
+            and len(variable.shape) >= 2
+            and getattr(variable, "constraint", None) is None
+            and sparse_inner
+            and not inner.weight_decay
+            and not (inner.use_ema and inner.ema_overwrite_frequency)
+        )
 
     def apply(self, grads, trainable_variables=None) -> None:
         self._build_once(trainable_variables)
         steps = self.inner.gradient_accumulation_steps or 1
         first = ops.equal(self.inner._iterations, 0)  # φ ← θ at the first step, whatever happened to θ since build
         self._when(first, self._start_slow_weights)
+        self._mark_touched_rows(grads, trainable_variables)
         averaging = self.inner.use_ema
         object.__setattr__(self.inner, "use_ema", False)  # the inner's average waits for the synchronisation
         try:
@@ -93,9 +120,42 @@ class Lookahead(OptimizerWrapper):
 
             self._when(ops.equal((step + 1) % inner.ema_overwrite_frequency, 0), overwrite)
 
+    def _mark_touched_rows(self, grads, trainable_variables) -> None:
+        """Record which rows of the row-synced tables this step's gradients reach (all, for a dense one)."""
+        if not any(t is not None for t in self._rows_touched):
+            return
+        import tensorflow as tf
+
+        variables = list(trainable_variables) if trainable_variables is not None else self._trainable_variables
+        for grad, variable in zip(grads, variables, strict=True):
+            touched = self._rows_touched[self._get_variable_index(variable)]
+            if touched is None or grad is None:
+                continue
+            if indexed_slices(grad):
+                indices = tf.convert_to_tensor(grad.indices)
+                ones = tf.ones(tf.shape(indices), "float32")
+                self.assign(touched, tf.IndexedSlices(ones, indices, tf.shape(touched, out_type=indices.dtype)))
+            else:
+                touched.assign(ops.ones(touched.shape, "float32"))
+
+    def _synchronise_rows(self, slow, fast, touched) -> None:
+        """The sync on the rows updated since the last one (the others are equal in φ and θ already)."""
+        import tensorflow as tf
+
+        rows = tf.reshape(tf.where(touched.value > 0), [-1])
+        slow_rows, fast_rows = tf.gather(slow.value, rows), tf.gather(ops.convert_to_tensor(fast), rows)
+        moved = slow_rows + ops.cast(self.alpha, slow.dtype) * (fast_rows - slow_rows)
+        shape = tf.shape(slow.value, out_type=rows.dtype)
+        self.assign(slow, tf.IndexedSlices(moved, rows, shape))
+        self.assign(fast, tf.IndexedSlices(moved, rows, shape))
+        touched.assign(ops.zeros(touched.shape, "float32"))
+
     def _synchronise(self, condition) -> None:
         """φ ← φ + α(θ − φ), θ ← φ; the variable's constraint applies to the result, as after any update."""
-        for slow, fast in zip(self.slow_weights, self._trainable_variables, strict=True):
+        for slow, fast, touched in zip(self.slow_weights, self._trainable_variables, self._rows_touched, strict=True):
+            if touched is not None and condition is None:  # a real branch: this step synchronises
+                self._synchronise_rows(slow, fast, touched)
+                continue
             current = ops.convert_to_tensor(fast)
             moved = slow.value + ops.cast(self.alpha, slow.dtype) * (current - slow.value)
             constraint = getattr(fast, "constraint", None)

@@ -141,27 +141,33 @@ def is_lazy(variable, names: tuple[str, ...]) -> bool:
     return leaf_name(variable) in names and len(variable.shape) >= 2
 
 
-def dense_gradient(gradient):
-    """A gradient as a dense tensor: TensorFlow's ``IndexedSlices`` (indices may be a Python tuple) summed per row."""
+def indexed_slices(gradient) -> bool:
+    """Whether ``gradient`` is TensorFlow's sparse ``IndexedSlices`` (from an embedding lookup)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return isinstance(gradient, tf.IndexedSlices)
+
+
+def present_rows(gradient, dtype, rows: int):
+    """1 for the ``rows`` rows whose gradient is not entirely zero, else 0, shaped to broadcast over a row.
+
+    A sparse gradient is read without densifying it: its slices are summed per distinct row
+    (indices may repeat, or be a Python tuple), and only those rows are looked at.
+    """
     from keras import ops
 
-    if keras.backend.backend() == "tensorflow":
+    if indexed_slices(gradient):
         import tensorflow as tf
 
-        if isinstance(gradient, tf.IndexedSlices):
-            indices = tf.convert_to_tensor(gradient.indices)
-            rows = gradient.dense_shape[0] if gradient.dense_shape is not None else None
-            if rows is None:
-                raise ValueError("an IndexedSlices gradient needs its dense_shape to be densified")
-            return tf.math.unsorted_segment_sum(gradient.values, indices, rows)
-    return ops.convert_to_tensor(gradient)
-
-
-def present_rows(gradient, dtype):
-    """1 for rows whose gradient is not entirely zero, else 0, shaped to broadcast over a row."""
-    from keras import ops
-
-    dense = dense_gradient(gradient)
-    axes = tuple(range(1, len(dense.shape)))
-    present = ops.cast(ops.any(ops.not_equal(dense, 0), axis=axes), dtype)
+        unique, positions = tf.unique(tf.convert_to_tensor(gradient.indices))
+        summed = tf.math.unsorted_segment_sum(gradient.values, positions, tf.shape(unique)[0])
+        axes = tuple(range(1, len(summed.shape)))
+        nonzero = tf.cast(tf.reduce_any(tf.not_equal(summed, 0), axis=axes), dtype)
+        present = tf.scatter_nd(tf.expand_dims(unique, 1), nonzero, [rows])
+    else:
+        dense = ops.convert_to_tensor(gradient)
+        axes = tuple(range(1, len(dense.shape)))
+        present = ops.cast(ops.any(ops.not_equal(dense, 0), axis=axes), dtype)
     return ops.reshape(present, (-1,) + (1,) * len(axes))

@@ -222,3 +222,33 @@ def test_set_weights_restores_the_inner_state_too():
         np.testing.assert_array_equal(np.array(mine), np.array(theirs))
     with pytest.raises(ValueError, match="arrays for"):
         fresh.set_weights([np.array(v) for v in trained.variables][:-1])
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="sparse (IndexedSlices) gradients are TensorFlow's")
+@pytest.mark.parametrize("inner", [lambda: keras.optimizers.SGD(0.5), lambda: LazyAdam(0.05)])
+def test_the_row_sync_of_a_table_equals_the_dense_sync(inner):
+    class DenseSync(Lookahead):
+        def _syncs_rows(self, variable) -> bool:
+            return False
+
+    tokens = RNG.integers(0, 50, size=(96, 6)).astype("int32")
+    target = RNG.normal(size=(96, 1)).astype("float32")
+
+    def weights(optimizer):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((6,), dtype="int32"),
+                keras.layers.Embedding(50, 4),
+                keras.layers.Flatten(),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer=optimizer, loss="mse")
+        model.fit(tokens, target, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    row_synced = Lookahead(inner(), k=3)
+    assert row_synced._syncs_rows(keras.Variable(np.zeros((5, 2), "float32")))
+    for rows, dense in zip(weights(row_synced), weights(DenseSync(inner(), k=3)), strict=True):
+        np.testing.assert_allclose(rows, dense, rtol=1e-6, atol=1e-7)
