@@ -8,6 +8,7 @@ trials are in the storage (and in MLflow) and are not run again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -159,6 +160,7 @@ class Prepared:
     experiment: str
     parent: str
     tags: dict[str, str]
+    repaired: str | None = None  # what harness.reconcile found and did, if the stores disagreed
 
 
 def prepare(
@@ -176,14 +178,14 @@ def prepare(
     unreachable storage, a campaign of other settings in the storage, an unusable MLflow store.
     """
     from harness import provenance
-    from harness.studies import default_storage
+    from harness.reconcile import reconcile
+    from harness.studies import check_storage
     from harness.tracking import Tracker
 
     _check_rounds(seeds, until_decided)
-
+    storage_url = check_storage(storage_url)  # seconds, before the data (a minute on a loaded machine)
     for arm in suite.arms:  # a missing or corrupt dataset fails here (loaders cache what they read)
         suite.trial_settings(profile, arm).load_data()
-    storage_url = storage_url or default_storage()
     storage = open_storage(storage_url)
     studies = CampaignStudies(suite, profile, root, seeds, until_decided)
     for arm in suite.arms:
@@ -193,6 +195,7 @@ def prepare(
     experiment = tracker.experiment(
         suite.name, f"{suite.title}. {suite.claim.statement} (Source: {suite.claim.source})"
     )
+    repaired = reconcile(studies, storage, tracker, experiment)
     tags = {
         **provenance.collect(),
         "suite": suite.name,
@@ -211,7 +214,7 @@ def prepare(
         "claim": suite.claim.model_dump(mode="json"),
     }
     parent = tracker.campaign_run(experiment, studies.key, f"{suite.name}-{profile}", tags, params)
-    return Prepared(studies, storage, storage_url, tracker, experiment, parent, tags)
+    return Prepared(studies, storage, storage_url, tracker, experiment, parent, tags, repaired)
 
 
 def run_campaign(
@@ -244,6 +247,8 @@ def run_campaign(
         reports_dir = reports_home(suite, profile)
     _quiet_libraries(console, suite, profile)
     ready = prepare(suite, profile, seeds, root, storage_url, command, until_decided)
+    if ready.repaired:
+        console.warn(ready.repaired)
     studies, storage = ready.studies, ready.storage
     confirmation = studies.confirmation(storage)
     if until_decided and SEEDS_TARGET not in confirmation.user_attrs:
@@ -271,7 +276,8 @@ def run_campaign(
                 break
             todo = _remaining(studies, storage, confirm)
     except BaseException:
-        ready.tracker.end_run(ready.parent, "KILLED")
+        with contextlib.suppress(Exception):  # the store may be what failed (a full or read-only disk)
+            ready.tracker.end_run(ready.parent, "KILLED")
         raise
     ready.tracker.end_run(ready.parent)
     if not confirm:
@@ -332,7 +338,14 @@ def _report(suite: Suite, profile: str, root: int, reports_dir: Path, ready: Pre
     from harness.report import write_report
 
     return write_report(
-        suite, profile, root, reports_dir=reports_dir, tracker=ready.tracker, command=command, console=console
+        suite,
+        profile,
+        root,
+        reports_dir=reports_dir,
+        tracker=ready.tracker,
+        command=command,
+        console=console,
+        in_campaign=True,
     )
 
 
@@ -381,6 +394,8 @@ def run_worker(
     _quiet_libraries(console, suite, profile)
     ready = prepare(suite, profile, seeds or spec.seeds, root, storage_url, command, until_decided)
     console.info(f"worker joined {ready.studies.key} at {shown(ready.storage_url)}; MLflow: {ready.tracker.uri}")
+    if ready.repaired:
+        console.warn(ready.repaired)
     worker = Worker(
         ready.studies,
         ready.storage,

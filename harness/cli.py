@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness.faults import disk_fault, quiet_thread_faults
 from harness.signals import Terminated, exit_code, stop_like_ctrl_c
 
 
@@ -189,7 +190,7 @@ def misplaced_options(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    with stop_like_ctrl_c():
+    with stop_like_ctrl_c(), quiet_thread_faults():
         return _command(argv)
 
 
@@ -313,7 +314,22 @@ def _command(argv: list[str] | None) -> int:
     ) as error:
         console.error(str(error))
         return 2
+    except Exception as error:  # a full or read-only disk: one line, not SQLite's traceback
+        fault = disk_fault(error, _stores(args))
+        if fault is None:
+            raise
+        console.error(fault)
+        return 2
     return 0
+
+
+def _stores(args) -> str:
+    """Where the campaign writes: the Optuna storage and the MLflow store."""
+    from harness.studies import default_storage, shown
+    from harness.tracking import tracking_uri
+
+    optuna = shown(getattr(args, "storage", None) or default_storage())
+    return f"the run stores (Optuna: {optuna}; MLflow: {tracking_uri()})"
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ HEARTBEAT_S = int(os.environ.get("HARNESS_HEARTBEAT_S", "10"))
 GRACE_S = int(os.environ.get("HARNESS_GRACE_S", str(3 * HEARTBEAT_S)))
 MAX_RETRY = 3
 SKIP, STATUS, NUMBER = "harness.skip", "harness.status", "harness.number"  # trial user attributes
+REPLACES = "harness.replaces"  # system attribute of a trial queued again: the number of the trial whose run was lost
 TUNED, UNTUNED = "tuned", "untuned"
 SEEDS_TARGET, ROUNDS_OVER = "harness.seeds_target", "harness.rounds_over"  # confirmation study attributes
 SEQUENTIAL_TAG = "until_decided"  # run tag of a sequential campaign: its maximum seeds
@@ -46,6 +47,57 @@ def default_storage() -> str:
 def shown(url: str) -> str:
     """The URL without its password."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+DATABASES = ("sqlite", "postgresql", "mysql")
+CONNECT_TIMEOUT_S = 5
+
+
+def check_storage(url: str | None) -> str:
+    """The storage URL, checked before any data or Keras is loaded: one line if it is not usable.
+
+    It must parse as a database URL of a database Optuna supports; a SQLite file's folder must
+    exist (only the default ``runs/`` folder is created); a server must answer within
+    ``CONNECT_TIMEOUT_S`` seconds. The password is never shown.
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    default = default_storage()
+    url = url or default
+    example = "e.g. sqlite:///runs/optuna.db or postgresql://user:password@host/database"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(f"Optuna storage {shown(url)}: not a database URL ({example})") from None
+    database = parsed.get_backend_name()
+    if database not in DATABASES:
+        raise StorageError(
+            f"Optuna storage {shown(url)}: unknown database '{database}' (Optuna stores in {', '.join(DATABASES)}; "
+            f"{example})"
+        )
+    if database == "sqlite":
+        folder = Path(parsed.database or ".").resolve().parent
+        if url != default and not folder.is_dir():
+            raise StorageError(
+                f"Optuna storage {shown(url)}: the folder {folder} does not exist; create it, or leave --storage "
+                "out for the default runs/optuna.db"
+            )
+        return url
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+        with engine.connect():
+            pass
+    except ImportError as error:
+        raise StorageError(
+            f"Optuna storage {shown(url)}: its database driver is not installed ({error.__cause__ or error}); "
+            "for PostgreSQL: pip install 'psycopg[binary]' (the project's extra: .[postgres])"
+        ) from None
+    except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, no such database
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}") from None
+    return url
 
 
 def open_storage(url: str | None) -> optuna.storages.RDBStorage:
@@ -232,19 +284,48 @@ class CampaignStudies:
         return optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials, n_warmup_steps=spec.n_warmup_steps)
 
 
+def fail_dead_trials(study: optuna.Study, storage) -> None:
+    """Fail the trials whose worker is gone, so their work is drawn (or queued) again.
+
+    Optuna fails a RUNNING trial whose heartbeat went stale; a trial with no heartbeat at all
+    (its worker died before the first one could be written, e.g. on a full disk) it never
+    fails, and the campaign would wait for it forever: such a trial is failed once it is
+    older than the grace period.
+    """
+    import datetime
+
+    import optuna
+    from optuna.trial import TrialState
+    from sqlalchemy import text
+
+    optuna.storages.fail_stale_trials(study)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running:
+        return
+    with storage.engine.connect() as connection:
+        beating = {row[0] for row in connection.execute(text("select trial_id from trial_heartbeats"))}
+    now = datetime.datetime.now()
+    for trial in running:
+        started = trial.datetime_start
+        if trial._trial_id not in beating and started and (now - started).total_seconds() > GRACE_S:
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
 def in_budget(trials: list) -> list:
     """The trials that use up budget: done, in progress or queued, or failed by the harness itself.
 
     A trial failed by a heartbeat timeout is re-queued as a new WAITING trial (that one
-    counts, even if the dead worker had already marked an outcome on the old one);
-    skipped trials (over budget, duplicates) never ran.
+    counts, even if the dead worker had already marked an outcome on the old one); so is
+    a finished trial whose MLflow run was lost (:mod:`harness.reconcile`); skipped trials
+    (over budget, duplicates) never ran.
     """
     from optuna.trial import TrialState
 
     retried = {number for t in trials for number in t.system_attrs.get("retry_history", [])}
+    replaced = {t.system_attrs[REPLACES] for t in trials if REPLACES in t.system_attrs}
 
     def uses_budget(trial) -> bool:
-        if trial.user_attrs.get(SKIP):
+        if trial.user_attrs.get(SKIP) or trial.number in replaced:
             return False
         if trial.state == TrialState.FAIL:
             return trial.user_attrs.get(STATUS) == "failed" and trial.number not in retried

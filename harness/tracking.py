@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import math
 import os
 import time
@@ -117,6 +118,9 @@ def _user() -> str:
 class Tracker:
     def __init__(self, uri: str | None = None) -> None:
         self.uri = uri or tracking_uri()
+        # MLflow logs each database error with its traceback before raising it; the harness says
+        # what went wrong itself, in one line (a full or read-only disk: harness.faults).
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
         try:
             with sqlite_creation_lock(self.uri):  # local workers starting together must not both create it
                 from mlflow.tracking import MlflowClient

@@ -30,6 +30,7 @@ from harness.studies import (
     best_params,
     confirmation_key,
     done,
+    fail_dead_trials,
     in_budget,
 )
 from harness.tracking import KIND_SWEEP, KIND_TRIAL, Tracker
@@ -63,6 +64,22 @@ def share_accelerator() -> None:
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
+def sweep_spec(studies: CampaignStudies, arm: str, number: int, params: dict[str, Any]) -> TrialSpec:
+    """Sweep trial ``number`` (its budget slot) of ``arm`` with ``params``, on its tuning seed."""
+    suite = studies.suite
+    settings = suite.settings_dict(studies.profile, arm, 0, params)
+    seed = tuning_seed(studies.root_seed, number)
+    return TrialSpec(suite.name, studies.profile, arm, number, seed, suite.workload.name, settings)
+
+
+def confirmation_spec(studies: CampaignStudies, arm: str, index: int, params: dict[str, Any]) -> TrialSpec:
+    """Confirmation run of ``arm`` on paired seed ``index`` with ``params`` (tuned, or {} for the claim's own)."""
+    suite = studies.suite
+    settings = suite.settings_dict(studies.profile, arm, index, params)
+    seed = confirmation_seed(studies.root_seed, index)
+    return TrialSpec(suite.name, studies.profile, arm, index, seed, suite.workload.name, settings)
+
+
 @dataclass
 class Worker:
     studies: CampaignStudies
@@ -81,7 +98,6 @@ class Worker:
     # the loop -----------------------------------------------------------------------
     def run(self) -> int:
         """Work until every budget is met; returns the number of trials this worker ran."""
-        import optuna
 
         share_accelerator()
         suite = self.studies.suite
@@ -89,7 +105,7 @@ class Worker:
         confirmation = self.studies.confirmation(self.storage)
         while True:
             for study in (*sweeps.values(), confirmation):
-                optuna.storages.fail_stale_trials(study)
+                fail_dead_trials(study, self.storage)
             task = self._next(sweeps, confirmation)
             if task == "done":
                 return self.ran
@@ -138,12 +154,9 @@ class Worker:
             _skip(trial, "over budget (another worker drew the last trial at the same time)")
         number = trial.user_attrs.get(NUMBER, len(earlier))  # its budget slot; a retried trial keeps its own
         trial.set_user_attr(NUMBER, number)
-        suite, profile = self.studies.suite, self.studies.profile
+        suite = self.studies.suite
         params = {name: space.suggest(trial, name) for name, space in suite.search_space(arm).items()}
-        settings = suite.settings_dict(profile, arm, 0, params)
-        spec = TrialSpec(
-            suite.name, profile, arm, number, tuning_seed(self.studies.root_seed, number), suite.workload.name, settings
-        )
+        spec = sweep_spec(self.studies, arm, number, params)
         objective = suite.tuning.objective
         pruner = suite.tuning.pruner
         reporter = PruneReporter(trial, pruner.monitor) if pruner.kind != "none" else None
@@ -183,20 +196,9 @@ class Worker:
         if any(t.number < trial.number and ARM in t.user_attrs and self._key_of(t) == key for t in earlier):
             _skip(trial, "duplicate (queued twice by two workers at once)")
         variant, arm, index = key
-        suite, profile = self.studies.suite, self.studies.profile
-        params = json.loads(trial.user_attrs[PARAMS])
-        settings = suite.settings_dict(profile, arm, index, params)
-        spec = TrialSpec(
-            suite.name,
-            profile,
-            arm,
-            index,
-            confirmation_seed(self.studies.root_seed, index),
-            suite.workload.name,
-            settings,
-        )
+        spec = confirmation_spec(self.studies, arm, index, json.loads(trial.user_attrs[PARAMS]))
         result = self._run(trial, spec, KIND_TRIAL, {"variant": variant})
-        return self._value(trial, result, suite.trial_metric(), f"confirm {variant} {arm} seed {index}")
+        return self._value(trial, result, self.studies.suite.trial_metric(), f"confirm {variant} {arm} seed {index}")
 
     # shared -------------------------------------------------------------------------
     def _run(self, trial: optuna.Trial, spec: TrialSpec, kind: str, tags: dict[str, str], reporter=None) -> TrialResult:

@@ -56,8 +56,9 @@ def test_smoke_campaign_records_runs_reports_and_resumes(workspace, capsys, monk
     assert "run the same command to resume" in capsys.readouterr().err
     sweeps, _ = _trial_runs(workspace, "sweep")
     assert len(sweeps) == 2 and not (_smoke_reports(workspace) / "report.md").exists()
-    abandoned, _ = _trial_runs(workspace, "sweep", "RUNNING")  # opened, then interrupted before it trained
+    abandoned, _ = _trial_runs(workspace, "sweep", "KILLED")  # opened, then interrupted before it trained
     assert len(abandoned) == 1 and "harness.status" not in abandoned[0].data.tags
+    assert not _trial_runs(workspace, "sweep", "RUNNING")[0]
 
     monkeypatch.setattr(harness.worker, "run_trial", real_run_trial)
     assert main(SMOKE) == 0
@@ -276,13 +277,13 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(workspace, capsys, monkeypatch, sig
 
     real_run_trial, calls = harness.worker.run_trial, []
 
-    def stopped_in_the_third(*args, **kwargs):
+    def stopped_in_the_seventh(*args, **kwargs):  # after the 4 sweep trials and 2 confirmation runs
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 7:
             signal.raise_signal(signum)  # what a scheduler (SIGTERM) or a closed terminal (SIGHUP) sends
         return real_run_trial(*args, **kwargs)
 
-    monkeypatch.setattr(harness.worker, "run_trial", stopped_in_the_third)
+    monkeypatch.setattr(harness.worker, "run_trial", stopped_in_the_seventh)
     handler = signal.getsignal(signum)
     assert main(SMOKE) == code
     assert signal.getsignal(signum) == handler  # the former handler is back
@@ -291,16 +292,28 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(workspace, capsys, monkeypatch, sig
     assert err[-1] == f"error: stopped by {name}; finished trials are saved — run the same command to resume"
     _, (parent,) = _trial_runs(workspace)
     assert parent.info.status == "KILLED"
-    killed, _ = _trial_runs(workspace, "sweep", "KILLED")
-    assert len(killed) == 1 and not _trial_runs(workspace, "sweep", "RUNNING")[0]
-    assert _optuna_states(workspace) == {"COMPLETE": 2, "FAIL": 1}  # the stopped trial failed: it runs again
+    killed, _ = _trial_runs(workspace, "trial", "KILLED")
+    assert len(killed) == 1 and not _trial_runs(workspace, "trial", "RUNNING")[0]
+    assert _optuna_states(workspace) == {"COMPLETE": 6, "FAIL": 1, "WAITING": 9}  # the stopped one fails: reruns
+
+    # A report made while the campaign runs (here: its run set back to RUNNING) says it is provisional.
+    Tracker(f"sqlite:///{workspace / 'runs' / 'mlflow.db'}").client.update_run(parent.info.run_id, "RUNNING")
+    assert main(["report", "fashion", "--profile", "smoke"]) == 0
+    progress = json.loads((_smoke_reports(workspace) / "results.json").read_text())["in_progress"]
+    assert progress["planned_per_arm"] == 3 and set(progress["finished"]) == {"scratch", "transfer"}
+    assert sum(progress["finished"].values()) <= 2
+    report = (_smoke_reports(workspace) / "report.md").read_text()
+    assert "**Provisional: the campaign is still running.**" in report
+    assert f"`scratch` {progress['finished']['scratch']} of 3" in report
 
     monkeypatch.setattr(harness.worker, "run_trial", real_run_trial)
     assert main(SMOKE) == 0
-    assert "14 trials to run" in capsys.readouterr().err
+    assert "10 trials to run" in capsys.readouterr().err
     runs, _ = _trial_runs(workspace)
     keys = [run.data.tags["harness.trial_key"] for run in runs]
     assert len(keys) == len(set(keys)) == 12
+    assert json.loads((_smoke_reports(workspace) / "results.json").read_text()).get("in_progress") is None
+    assert "Provisional" not in (_smoke_reports(workspace) / "report.md").read_text()
 
 
 def test_sigterm_stops_the_local_workers_too(workspace):

@@ -55,6 +55,7 @@ def _check_exact(workspace: Path, suite_name: str, profile: str, storage: str | 
     counts = {}
     for kind, expected in ((KIND_SWEEP, spec.budget * len(suite.arms)), (KIND_TRIAL, planned)):
         runs = tracker.client.search_runs([experiment], f"tags.`harness.kind` = '{kind}'", max_results=5000)
+        runs = [run for run in runs if run.info.status in ("FINISHED", "FAILED")]  # not KILLED: interrupted
         keys = Counter(run.data.tags["harness.trial_key"] for run in runs)  # (arm, seed, settings hash)
         assert len(runs) == expected and max(keys.values(), default=1) == 1, (
             kind,
@@ -211,6 +212,36 @@ def test_unreachable_storage_is_one_line_before_anything_runs(synthetic, capsys)
     assert error.count("\n") == 0 and "postgresql://harness:***@127.0.0.1:9/nowhere" in error
     assert "secret" not in error and "cannot be opened" in error
     assert not (synthetic / "runs" / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("foo://harness:secret@host/db", "Optuna storage foo://harness:***@host/db: unknown database 'foo'"),
+        ("not a url", "Optuna storage not a url: not a database URL (e.g. sqlite:///runs/optuna.db"),
+        (
+            "postgresql://harness:secret@127.0.0.1:9/nowhere",
+            "Optuna storage postgresql://harness:***@127.0.0.1:9/nowhere cannot be",
+        ),
+    ],
+)
+def test_a_bad_storage_is_one_line_before_any_data_is_loaded(synthetic, capsys, monkeypatch, url, expected):
+    from harness.workloads.components import WorkloadSettings
+
+    loaded = []
+    monkeypatch.setattr(WorkloadSettings, "load_data", lambda self: loaded.append(self))
+    for command in ("campaign", "worker"):
+        assert main([command, "synthetic", "--storage", url]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith(f"error: {expected}") and "\n" not in error and "secret" not in error, error
+    assert not loaded and not (synthetic / "runs").exists()
+
+
+def test_a_sqlite_storage_in_a_missing_folder_is_refused_not_created(synthetic, capsys):
+    url = f"sqlite:///{synthetic / 'no' / 'such' / 'optuna.db'}"
+    assert main(["campaign", "synthetic", "--storage", url]) == 2
+    assert f"the folder {synthetic / 'no' / 'such'} does not exist" in capsys.readouterr().err
+    assert not (synthetic / "no").exists()
 
 
 def test_worker_with_a_different_suite_file_refuses_to_join(synthetic, capsys, monkeypatch):
@@ -415,3 +446,103 @@ def test_verify_bad_input_is_one_line(synthetic, capsys, monkeypatch):
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "is not the suite file the report was made from" in error
     assert "baseline.sd: report 0.002, file 0.003" in error
+
+
+def _per_seed_effects(workspace: Path) -> list:
+    results = json.loads((workspace / "runs" / "reports" / "synthetic" / "smoke" / "results.json").read_text())
+    return [(row["seed_index"], row["effect"]) for row in results["comparison"]["per_seed"]]
+
+
+def test_lost_mlflow_store_is_run_again_and_ends_complete(synthetic):
+    assert main(["campaign", "synthetic"]) == 0
+    effects = _per_seed_effects(synthetic)
+    (synthetic / "runs" / "mlflow.db").unlink()
+    command = [sys.executable, "-m", "harness", "campaign", "synthetic"]  # a new process, as a user runs it
+    again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "the Optuna storage and MLflow disagreed: 20 trial(s) finished in Optuna have no result" in again.stderr
+    assert "20 trials to run" in again.stderr  # 4 sweep trials × 2 arms, 3 seeds × 2 arms × 2 variants
+    _check_exact(synthetic, "synthetic", "smoke")
+    assert _per_seed_effects(synthetic) == effects  # the same trials, the same seeds: the same results
+    agreed = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    assert agreed.returncode == 0 and "disagreed" not in agreed.stderr and "0 trials to run" in agreed.stderr
+
+
+def test_a_run_deleted_from_either_store_is_repaired_not_lost_nor_repeated(synthetic, capsys):
+    import optuna
+
+    assert main(["campaign", "synthetic"]) == 0
+    tracker = Tracker(f"sqlite:///{synthetic / 'runs' / 'mlflow.db'}")
+    experiment = tracker.experiment("synthetic")
+    (confirmation,) = tracker.client.search_runs([experiment], "tags.`harness.kind` = 'trial'", max_results=1)
+    tracker.client.delete_run(confirmation.info.run_id)  # one result gone from MLflow
+    # Optuna has no call that deletes one trial (an SQL delete breaks its numbering): one arm's sweep study goes.
+    storage = f"sqlite:///{synthetic / 'runs' / 'optuna.db'}"
+    (sweep,) = [name for name in optuna.get_all_study_names(storage) if name.endswith("/sweep/treatment")]
+    optuna.delete_study(study_name=sweep, storage=storage)
+    capsys.readouterr()
+    assert main(["campaign", "synthetic"]) == 0
+    err = capsys.readouterr().err
+    assert "1 trial(s) finished in Optuna have no result in MLflow: queued to run again" in err
+    assert "4 finished sweep run(s) in MLflow had no Optuna trial: recorded back into Optuna" in err
+    assert "1 trials to run" in err, err  # only the lost confirmation run; no sweep trial is drawn again
+    _check_exact(synthetic, "synthetic", "smoke")
+
+
+def test_a_disk_fault_is_one_line_and_the_same_command_completes_after(synthetic, capsys, monkeypatch):
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    import harness.tracking
+
+    real_log, calls = harness.tracking.Tracker.log_trial, []
+
+    def read_only_at_the_third(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # what SQLite raises, through SQLAlchemy, when runs/ turns read-only
+            orig = sqlite3.OperationalError("attempt to write a readonly database")
+            raise sqlalchemy.exc.OperationalError("UPDATE runs SET status=?", (), orig)
+        return real_log(self, *args, **kwargs)
+
+    monkeypatch.setattr(harness.tracking.Tracker, "log_trial", read_only_at_the_third)
+    assert main(["campaign", "synthetic"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: cannot write the run stores (Optuna: sqlite:///") and "Traceback" not in err
+    assert "Read-only file system (EROFS); nothing unfinished was marked finished" in err[-1]
+    monkeypatch.setattr(harness.tracking.Tracker, "log_trial", real_log)
+    assert main(["campaign", "synthetic"]) == 0
+    _check_exact(synthetic, "synthetic", "smoke")
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def test_a_real_full_runs_folder(synthetic):
+    """runs/ on a small tmpfs, filled mid-campaign, then freed. (A read-only remount is refused while the
+    campaign holds its files open, so the read-only case is the injected fault above.)"""
+    runs = synthetic / "runs"
+    runs.mkdir()
+    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", "size=64m", "tmpfs", str(runs)):
+        pytest.skip("needs root and mount (a tmpfs for runs/)")
+    try:
+        command = [sys.executable, "-m", "harness", "campaign", "synthetic", "--profile", "slow"]
+        process = subprocess.Popen(command, env=_env(), stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if line.startswith("[2/"):
+                break
+        filler = runs / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)  # until ENOSPC
+        lines += process.stderr.readlines()
+        process.wait(timeout=300)
+        assert process.returncode == 2 and "No space left on device (ENOSPC)" in lines[-1], "".join(lines)[-3000:]
+        assert not any(line.startswith("Traceback") for line in lines), "".join(lines)[-3000:]
+        filler.unlink()
+        resumed = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        _check_exact(synthetic, "synthetic", "slow")
+    finally:
+        subprocess.run(["umount", "-l", str(runs)], capture_output=True)

@@ -40,6 +40,14 @@ def reports_home(suite: Suite, profile: str) -> Path:
     return runs_dir() / "reports" if suite.role(profile) == PLUMBING else COMMITTED
 
 
+def in_progress(campaign_run, suite: Suite, records: list) -> dict | None:
+    """Planned and finished confirmation runs per arm while the campaign's MLflow run is RUNNING; else None."""
+    if campaign_run.info.status != "RUNNING":
+        return None
+    finished = {arm: sum(r.arm == arm for r in records) for arm in suite.arms}
+    return {"planned_per_arm": int(campaign_run.data.params.get("seeds", 0)), "finished": finished}
+
+
 def write_report(
     suite: Suite,
     profile: str,
@@ -52,12 +60,15 @@ def write_report(
     formats: tuple[str, ...] = FORMATS,
     backend: str | None = None,
     pool_backends: bool = False,
+    in_campaign: bool = False,
 ) -> Path:
     """Read the campaign's trials from MLflow; write its report folder (each file atomically) and the index.
 
     ``formats``: ``md`` (report.md) and/or ``html`` (report.html, self-contained). The
     figures and ``results.json`` are always written. Runs of one Keras backend are reported
     (``backend``, or the only one present); ``pool_backends`` pools several, and the report says so.
+    A report made while the campaign still runs (not by the campaign itself: ``in_campaign``) is
+    marked provisional, with its finished and planned runs per arm.
     """
     from harness.studies import TUNED, UNTUNED, campaign_key
     from harness.tracking import KIND_SWEEP, Tracker, TrialRecord
@@ -107,6 +118,8 @@ def write_report(
     campaign_run = tracker.find_campaign_run(experiment, key)
     if campaign_run:
         results["mlflow"] = {"experiment_id": experiment, "campaign_run_id": campaign_run}
+        if not in_campaign:
+            results["in_progress"] = in_progress(tracker.client.get_run(campaign_run), suite, of(main))
 
     def current(record: TrialRecord) -> bool:  # the runs the report reads (sweeps: of today's suite file)
         if record.tags.get("kind") == KIND_SWEEP:

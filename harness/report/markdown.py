@@ -648,7 +648,8 @@ def headline_sentence(results: dict) -> str:
     if not comparison:
         return "No verdict yet: fewer than 2 seeds have finished in both arms."
     fmt, verdict = Formatter.of(results), comparison["verdict"]
-    return (
+    provisional = "Provisional (the campaign is still running) — " if results.get("in_progress") else ""
+    return provisional + (
         f"{verdict['label'].capitalize()}: {comparison['treatment']} over {comparison['baseline']} on "
         f"{results['claim']['metric_label']}, {fmt.ci(comparison['effect'], delta=True)}, claimed "
         f"{_claimed(comparison, fmt)} — {verdict['meaning']}."
@@ -700,6 +701,21 @@ def _per_seed(comparison: dict, fmt: Formatter) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
+def _in_progress(results: dict) -> list[str]:
+    """The warning atop a report made while its campaign still runs."""
+    progress = results.get("in_progress")
+    if not progress:
+        return []
+    planned = progress["planned_per_arm"]
+    counts = ", ".join(f"`{arm}` {n} of {planned}" for arm, n in progress["finished"].items())
+    return [
+        f"> **Provisional: the campaign is still running.** Finished confirmation runs per arm: {counts} "
+        "(per variant). The verdict reads only these and will change; make the report again when the "
+        "campaign has ended.",
+        "",
+    ]
+
+
 def render(results: dict, figures: list[tuple[str, str]]) -> str:
     claim, comparison = results["claim"], results["comparison"]
     fmt = Formatter.of(results)
@@ -707,6 +723,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     lines = [
         f"# {results['title']}",
         "",
+        *_in_progress(results),
         f"{_badge(label)} {headline_sentence(results)}",
         "",
         _links(results),
