@@ -88,8 +88,9 @@ class MaskedLazy(OptimizerWrapper):
 
     The inner optimizer's state (e.g. Adam's moments) is updated for every row as usual;
     only the weight change of the all-zero-gradient rows is dropped (their learning rate
-    is 0 for the step): the inner's writes to those tables are masked as they happen, so
-    no copy of a table is made. Other variables get the inner optimizer's update unchanged.
+    is 0 for the step): the inner's writes to those tables are masked as they happen (on
+    TensorFlow, scattered to the present rows only), so no copy of a table is made. Other
+    variables get the inner optimizer's update unchanged.
     """
 
     def __init__(
@@ -139,6 +140,11 @@ def _masked_value(value, variable, present, additive: bool):
             else ops.where(keep > 0, value.values, ops.take(variable, value.indices, axis=0))
         )
         return tf.IndexedSlices(rows, value.indices, value.dense_shape)
+    if keras.backend.backend() == "tensorflow":  # write the present rows only: a scatter, no dense pass
+        import tensorflow as tf
+
+        rows = tf.reshape(tf.where(tf.reshape(present, [-1]) > 0), [-1])
+        return tf.IndexedSlices(tf.gather(value, rows), rows, tf.shape(value, out_type=rows.dtype))
     if additive:
         return present * value
     return ops.where(ops.cast(present, "bool"), value, ops.convert_to_tensor(variable))
