@@ -60,46 +60,33 @@ class CycledMomentum(OptimizerWrapper):
         return super().from_config(config, custom_objects)
 
 
-class _ComparesAsConfigured:
-    """Compared with a plain number, the variable answers as its configured value does.
+COMPARISONS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
+
+
+@functools.cache
+def _comparing_class(base: type) -> type:
+    """``base`` whose comparisons with a plain number answer as its configured value does.
 
     Keras's SGD and RMSprop decide in Python whether momentum is on (``momentum != 0``,
     ``momentum > 0``); with a variable in its place that test would be a tensor, which a
     compiled graph cannot branch on. The variable's value still drives the arithmetic.
     """
 
-    _configured: float
+    def comparison(name: str):
+        fallback = getattr(base, name)
 
-    def _compare(self, other, operator: str, fallback):
-        if isinstance(other, numbers.Real) and not isinstance(other, bool):
-            return getattr(self._configured, operator)(other)
-        return fallback(other)
+        def compare(self, other):
+            if isinstance(other, numbers.Real) and not isinstance(other, bool):
+                return getattr(self._configured, name)(other)
+            return fallback(self, other)
 
-    def __eq__(self, other):
-        return self._compare(other, "__eq__", super().__eq__)
+        return compare
 
-    def __ne__(self, other):
-        return self._compare(other, "__ne__", super().__ne__)
-
-    def __lt__(self, other):
-        return self._compare(other, "__lt__", super().__lt__)
-
-    def __le__(self, other):
-        return self._compare(other, "__le__", super().__le__)
-
-    def __gt__(self, other):
-        return self._compare(other, "__gt__", super().__gt__)
-
-    def __ge__(self, other):
-        return self._compare(other, "__ge__", super().__ge__)
-
-
-@functools.cache
-def _comparing_class(base: type) -> type:
-    return type(f"Cycled{base.__name__}", (_ComparesAsConfigured, base), {"__hash__": base.__hash__})
+    methods = {name: comparison(name) for name in COMPARISONS}
+    return type(f"Cycled{base.__name__}", (base,), {**methods, "__hash__": base.__hash__})
 
 
 def _compare_as(variable, configured: float) -> None:
-    """Make ``variable`` compare with numbers as ``configured`` does (see :class:`_ComparesAsConfigured`)."""
+    """Make ``variable`` compare with numbers as ``configured`` does (see :func:`_comparing_class`)."""
     variable.__class__ = _comparing_class(type(variable))
     variable._configured = configured
