@@ -105,19 +105,20 @@ class FollowEpoch(keras.callbacks.Callback):
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss and remembers where (the run diverged)."""
+    """Stops training after the first epoch whose loss is not finite and remembers it (the run diverged).
+
+    Checked per epoch, not per batch: the epoch's running mean is non-finite as soon as one batch
+    loss is, and a per-batch hook would cost Keras its asynchronous batch dispatch in every run.
+    """
 
     def __init__(self, phase: str) -> None:
         super().__init__()
-        self.phase, self.reason, self._epoch = phase, None, 0
+        self.phase, self.reason = phase, None
 
-    def on_epoch_begin(self, epoch: int, logs=None) -> None:
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch: int, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.reason = f"non-finite loss ({float(loss)}) in {self.phase}, epoch {self._epoch + 1}"
+        if self.reason is None and loss is not None and not math.isfinite(float(loss)):
+            self.reason = f"non-finite loss ({float(loss)}) in {self.phase}, epoch {epoch + 1}"
             self.model.stop_training = True
 
 
@@ -207,35 +208,24 @@ class EpochClock(keras.callbacks.Callback):
 
 
 class TrainingClock(keras.callbacks.Callback):
-    """Where a run is on every speed axis, and its validation curve every ``eval_every`` updates.
+    """Where a run is on every speed axis, per epoch.
 
     Keras runs one step per gradient evaluation; ``grads_per_update`` of them make an update
-    (Heun: 2). Training seconds run from each epoch's start to its last batch's end, less the
-    clock's own validation passes: Keras's end-of-epoch validation and test scoring are
-    excluded. ``budget`` (gradient evaluations) stops training the moment it is spent.
+    (Heun: 2). Training seconds run from each epoch's start to its validation (or its end):
+    Keras's end-of-epoch validation and test scoring are excluded. This clock has no per-batch
+    hook, which would cost Keras its asynchronous batch dispatch: it counts whole epochs (an
+    epoch another callback stops early counts whole). :func:`training_clock` picks
+    :class:`StepClock` when a run needs batch precision.
 
-    ``history``: per epoch ``at_updates``, ``at_grad_evals``, ``at_epochs``, ``at_seconds``; with
-    ``eval_every``, ``step.val_<metric>`` and ``step.at_<axis>`` at every ``eval_every`` updates
-    and after the last one (a run stopped before its first update is scored once, at 0).
+    ``history``: per epoch ``at_updates``, ``at_grad_evals``, ``at_epochs``, ``at_seconds``.
     """
 
-    def __init__(
-        self,
-        steps_per_epoch: int,
-        grads_per_update: int = 1,
-        eval_every: int | None = None,
-        validation: tuple[np.ndarray, np.ndarray] | None = None,
-        eval_batch_size: int = 1000,
-        eval_callbacks: tuple = (),
-        budget: int | None = None,
-    ) -> None:
+    def __init__(self, steps_per_epoch: int, grads_per_update: int = 1) -> None:
         super().__init__()
         self.steps_per_epoch, self.grads_per_update = steps_per_epoch, grads_per_update
-        self.eval_every, self.validation, self.eval_batch_size = eval_every, validation, eval_batch_size
-        self.eval_callbacks, self.budget = list(eval_callbacks), budget
         self.grad_evals, self.train_s, self.eval_s = 0, 0.0, 0.0
         self.history: dict[str, list[float]] = {}
-        self._epoch, self._mark, self._scored_at = 0, time.perf_counter(), 0
+        self._epoch, self._mark = 0, None
 
     @property
     def updates(self) -> int:
@@ -250,13 +240,54 @@ class TrainingClock(keras.callbacks.Callback):
             "seconds": self.train_s,
         }
 
+    def _lap(self) -> None:
+        """Adds the training time since the last mark to ``train_s``."""
+        if self._mark is not None:
+            now = time.perf_counter()
+            self.train_s += now - self._mark
+            self._mark = now
+
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._epoch, self._mark = epoch, time.perf_counter()
 
+    def on_test_begin(self, logs=None) -> None:  # Keras's end-of-epoch validation: not training time
+        self._lap()
+        self._mark = None
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self.on_test_begin()
+        self._count_epoch(epoch)
+        for axis, value in self.position().items():
+            self.history.setdefault(f"at_{axis}", []).append(value)
+
+    def _count_epoch(self, epoch: int) -> None:
+        self.grad_evals = (epoch + 1) * self.steps_per_epoch
+
+
+class StepClock(TrainingClock):
+    """A :class:`TrainingClock` that follows every batch: it scores the validation curve every
+    ``eval_every`` updates (and after the last one; a run stopped before its first update is
+    scored once, at 0) into ``step.val_<metric>`` and ``step.at_<axis>``, keeping the passes'
+    time apart in ``eval_s``, and stops training the moment ``budget`` gradient evaluations
+    are spent."""
+
+    def __init__(
+        self,
+        steps_per_epoch: int,
+        grads_per_update: int = 1,
+        eval_every: int | None = None,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        eval_batch_size: int = 1000,
+        eval_callbacks: tuple = (),
+        budget: int | None = None,
+    ) -> None:
+        super().__init__(steps_per_epoch, grads_per_update)
+        self.eval_every, self.validation, self.eval_batch_size = eval_every, validation, eval_batch_size
+        self.eval_callbacks, self.budget = list(eval_callbacks), budget
+        self._scored_at = 0
+
     def on_train_batch_end(self, batch: int, logs=None) -> None:
-        now = time.perf_counter()
-        self.train_s += now - self._mark
-        self._mark = now
+        self._lap()
         self.grad_evals = self._epoch * self.steps_per_epoch + batch + 1
         if self.budget and self.grad_evals >= self.budget:
             self.model.stop_training = True
@@ -265,9 +296,8 @@ class TrainingClock(keras.callbacks.Callback):
             self._score()
             self._mark = time.perf_counter()
 
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        for axis, value in self.position().items():
-            self.history.setdefault(f"at_{axis}", []).append(value)
+    def _count_epoch(self, epoch: int) -> None:
+        pass  # counted batch by batch
 
     def on_train_end(self, logs=None) -> None:
         never_scored = "step.at_updates" not in self.history
@@ -290,3 +320,11 @@ class TrainingClock(keras.callbacks.Callback):
         for axis, value in self.position().items():
             self.history.setdefault(f"step.at_{axis}", []).append(value)
         self.eval_s += time.perf_counter() - start
+
+
+def training_clock(steps_per_epoch: int, grads_per_update: int = 1, **stepping) -> TrainingClock:
+    """The cheapest clock a run can use: per epoch, unless ``stepping`` (:class:`StepClock`'s
+    keywords) asks to score every few updates or sets a budget."""
+    if stepping.get("eval_every") or stepping.get("budget"):
+        return StepClock(steps_per_epoch, grads_per_update, **stepping)
+    return TrainingClock(steps_per_epoch, grads_per_update)

@@ -1,7 +1,8 @@
 import keras
 import numpy as np
+from keras.src.utils.python_utils import is_default
 
-from harness.training import FollowEpoch, OrderedBatches, StopOnNonFinite
+from harness.training import FollowEpoch, OrderedBatches, StepClock, StopOnNonFinite, TrainingClock, training_clock
 
 
 class _Recorder(keras.callbacks.Callback):
@@ -59,4 +60,36 @@ def test_stop_on_non_finite_records_the_divergence():
     x = np.full((64, 1), 1e20, "float32")
     history = model.fit(x, x, epochs=5, batch_size=8, verbose=0, callbacks=[monitor])
     assert monitor.reason and "test phase" in monitor.reason and "non-finite" in monitor.reason
-    assert len(history.history["loss"]) < 5
+    assert "epoch 1" in monitor.reason and len(history.history["loss"]) == 1  # stopped after the epoch it diverged in
+
+
+def _fit_with(clock: TrainingClock, epochs: int = 3) -> TrainingClock:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", steps_per_execution=2)
+    x = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
+    model.fit(x, x[:, :1], batch_size=4, epochs=epochs, validation_data=(x, x[:, :1]), verbose=0, callbacks=[clock])
+    return clock
+
+
+def test_a_run_without_step_scoring_or_budget_has_no_per_batch_hook():
+    """Keras dispatches batch ends asynchronously (JAX, PyTorch) only when no callback hooks them."""
+    clock, monitor = training_clock(10, eval_every=None, budget=None), StopOnNonFinite("training")
+    assert type(clock) is TrainingClock
+    assert is_default(clock.on_train_batch_end) and is_default(monitor.on_train_batch_end)
+    assert not is_default(training_clock(10, budget=5).on_train_batch_end)
+    assert not is_default(training_clock(10, eval_every=5).on_train_batch_end)
+
+
+def test_the_epoch_clock_records_the_positions_the_step_clock_records():
+    per_epoch = _fit_with(training_clock(10, 2))
+    per_batch = _fit_with(StepClock(10, 2, budget=10_000))
+    positions = ("at_updates", "at_grad_evals", "at_epochs")
+    assert {k: per_epoch.history[k] for k in positions} == {k: per_batch.history[k] for k in positions}
+    assert per_epoch.history["at_grad_evals"] == [10.0, 20.0, 30.0] and per_epoch.history["at_updates"][-1] == 15.0
+    seconds = per_epoch.history["at_seconds"]
+    assert 0 < seconds[0] < seconds[1] < seconds[2] == per_epoch.train_s
+
+
+def test_a_budget_stops_the_step_clock_inside_an_epoch():
+    clock = _fit_with(training_clock(10, budget=14))
+    assert clock.grad_evals == 14 and clock.history["at_grad_evals"] == [10.0, 14.0]

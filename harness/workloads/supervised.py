@@ -27,12 +27,12 @@ from harness.training import (
     RepeatedBatches,
     StopOnNonFinite,
     TestEachEpoch,
-    TrainingClock,
     compile_loss,
     make_optimizer,
     merge_history,
     optimizer_chain,
     steps_per_execution,
+    training_clock,
 )
 from harness.workloads import Outcome
 from harness.workloads.supervised_settings import SupervisedSettings
@@ -108,14 +108,14 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     monitor, timer = StopOnNonFinite("training"), EpochTimer()
     eval_batch = training.eval_batch_size
     tested = TestEachEpoch(test.x, test.y, eval_batch, callbacks=slow) if training.test_each_epoch else None
-    clock = TrainingClock(
+    clock = training_clock(
         len(batches),
         settings.updates_per_batch(),
-        training.eval_every_steps,
-        (valid.x, valid.y) if valid else None,
-        eval_batch,
-        tuple(slow),
-        training.grad_eval_budget,
+        eval_every=training.eval_every_steps,
+        validation=(valid.x, valid.y) if valid else None,
+        eval_batch_size=eval_batch,
+        eval_callbacks=tuple(slow),
+        budget=training.grad_eval_budget,
     )
     fitted = model.fit(
         getattr(batches, "dataset", batches),
