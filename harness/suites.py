@@ -85,15 +85,24 @@ class Claim(_Strict):
 
 
 class Comparison(_Strict):
-    """One paired comparison to judge: ``treatment`` − ``baseline`` on every protocol's metric.
+    """One paired comparison to judge: ``treatment`` − ``baseline`` on every protocol's metric, or
+    on its own ``metric`` (a final or derived metric, on its own scale: a speed claim beside an
+    accuracy claim in one suite).
 
     The claimed effect is ``claimed_effect`` if given, else the claim's own effect — unless
     only a ``margin`` is given: then the claim is about direction only, and a CI inside
-    ±margin counts as "no difference".
+    ±margin counts as "no difference". A comparison on a metric other than the claim's states
+    its own ``claimed_effect``, ``claimed_ratio`` or ``margin``.
     """
 
     baseline: str
     treatment: str
+    metric: str | None = Field(None, description="judge this pair on this metric only; default: every protocol's")
+    higher_is_better: bool | None = Field(
+        None,
+        description="default: lower for a time to target or a loss, the claim's direction for the claim's metric, "
+        "else higher",
+    )
     claimed_effect: float | None = Field(None, gt=0, description="oriented so that better is positive")
     claimed_ratio: float | None = Field(None, gt=1, description="speed claims: k× faster")
     margin: float | None = Field(None, gt=0, description="smallest difference that matters (direction-only claims)")
@@ -110,6 +119,7 @@ class Stability(_Strict):
 
     baseline: str
     treatment: str
+    metric: str | None = Field(None, description="the spread of this final metric; default: the claim's")
     reported_sd: dict[str, float] = Field({}, description="standard deviations the source reported, by arm")
     why: str = ""
 
@@ -256,6 +266,22 @@ class Suite(_Strict):
         own = Comparison(baseline=self.claim.baseline.arm, treatment=self.claim.treatment.arm, margin=margin)
         return list(self.comparisons) or [own]
 
+    def judged_on(self, comparison: Comparison) -> list[tuple[str, str]]:
+        """The (protocol name, metric) pairs a comparison is judged on: its own metric, or every protocol."""
+        if comparison.metric is not None:
+            return [(comparison.metric, comparison.metric)]
+        return [(name, protocol.metric) for name, protocol in self.all_protocols().items()]
+
+    def direction(self, comparison: Comparison, metric: str) -> int:
+        """+1 if a higher ``metric`` is better for this comparison, else −1."""
+        if comparison.higher_is_better is not None:
+            return 1 if comparison.higher_is_better else -1
+        if self.is_speed(metric):
+            return -1
+        if metric == self.claim.metric or comparison.metric is None:
+            return self.claim.direction
+        return -1 if "loss" in metric else 1
+
     def claimed_effect(self, comparison: Comparison) -> float | None:
         """The effect a comparison is held to (a speed-up as its log ratio; None: direction only)."""
         if comparison.claimed_ratio is not None:
@@ -267,8 +293,9 @@ class Suite(_Strict):
         return self.claim.claimed_effect
 
     def margin(self, comparison: Comparison) -> float | None:
-        """The comparison's margin; a direction-only claim lends its own."""
-        if comparison.margin is not None or self.claim.claimed_effect is not None:
+        """The comparison's margin; a direction-only claim lends its own to a comparison on its metric."""
+        own_scale = comparison.metric in (None, self.claim.metric)
+        if comparison.margin is not None or self.claim.claimed_effect is not None or not own_scale:
             return comparison.margin
         return self.claim.margin
 
@@ -584,18 +611,29 @@ def _speed_problems(data: dict) -> list[str]:
         if claim.get("higher_is_better") is True:
             problems.append("claim.higher_is_better: a time to target is better when lower; remove it")
     for i, comparison in enumerate(data.get("comparisons") or []):
-        if isinstance(comparison, dict) and comparison.get("claimed_ratio") is not None and not claim_is_speed:
+        if not isinstance(comparison, dict):
+            continue
+        own = comparison.get("metric")
+        is_speed, whose = (speed(own), f"'{own}'") if own is not None else (claim_is_speed, "the claim's metric")
+        if comparison.get("claimed_ratio") is not None and not is_speed:
+            problems.append(f"comparisons.{i}.claimed_ratio: {whose} is not a time to target; use claimed_effect")
+        if comparison.get("claimed_effect") is not None and is_speed:
             problems.append(
-                f"comparisons.{i}.claimed_ratio: the claim's metric is not a time to target; use claimed_effect"
+                f"comparisons.{i}.claimed_effect: {whose} is a time to target, held to a ratio; use claimed_ratio"
             )
-        if isinstance(comparison, dict) and comparison.get("claimed_effect") is not None and claim_is_speed:
-            problems.append(f"comparisons.{i}.claimed_effect: a speed claim is held to a ratio; use claimed_ratio")
+        stated = any(comparison.get(k) is not None for k in ("claimed_effect", "claimed_ratio", "margin"))
+        if own is not None and own != claim.get("metric") and not stated:
+            problems.append(
+                f"comparisons.{i}: judged on its own metric '{own}', it needs its own claimed_effect"
+                f"{', claimed_ratio' if is_speed else ''} or margin (the claim's are on another scale)"
+            )
     for name, protocol in _section(data, "protocols").items():
         if isinstance(protocol, dict) and "metric" in protocol and speed(protocol["metric"]) != claim_is_speed:
             problems.append(
                 f"protocols.{name}.metric: '{protocol['metric']}' is {'' if claim_is_speed else 'not '}a "
                 f"difference and the claim's metric is {'a time to target' if claim_is_speed else 'a difference'}; "
-                "a suite's protocols are judged on one scale: put the other metric in a suite of its own"
+                "a suite's protocols are judged on one scale: judge a pair on the other metric with a comparison "
+                "of its own (comparisons: [{baseline: …, treatment: …, metric: …}])"
             )
     return problems
 
@@ -791,6 +829,16 @@ def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], 
             (f"protocols.{n}.metric", p.get("metric"))
             for n, p in _section(data, "protocols").items()
             if isinstance(p, dict)
+        ]
+        + [
+            (f"comparisons.{i}.metric", c["metric"])
+            for i, c in enumerate(data.get("comparisons") or [])
+            if isinstance(c, dict) and c.get("metric") is not None
+        ]
+        + [
+            (f"stability.{i}.metric", c["metric"])
+            for i, c in enumerate(data.get("stability") or [])
+            if isinstance(c, dict) and c.get("metric") is not None
         ]
         if metric not in derived
     ]

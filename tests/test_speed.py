@@ -209,3 +209,77 @@ def test_censored_runs_count_at_their_budget_and_are_never_dropped(workspace, ca
     verify = ["verify", str(SPEED), "--profile", "censored", "--reports-dir", "out", "--seeds", "2", "--pick", "3"]
     assert main(verify) == 0  # derived metrics recomputed against the report's own targets; seconds not compared
     assert "identical: every final metric of 6 re-run runs" in "".join(capsys.readouterr())
+
+
+def _mixed(data: dict) -> None:
+    """The speed suite with a final-accuracy comparison and a spread of test accuracy beside its speed claims."""
+    data["comparisons"].append(
+        {"baseline": "sgd", "treatment": "momentum", "metric": "test_accuracy", "margin": 0.01, "why": "final"}
+    )
+    data["stability"] = [{"baseline": "sgd", "treatment": "slow", "metric": "test_accuracy"}]
+
+
+def test_a_comparison_on_its_own_metric_states_its_own_claim(tmp_path):
+    def own_metric_without_claim(data):
+        data["comparisons"].append({"baseline": "sgd", "treatment": "momentum", "metric": "test_accuracy"})
+
+    def ratio_on_accuracy(data):
+        data["comparisons"].append(
+            {"baseline": "sgd", "treatment": "momentum", "metric": "test_accuracy", "claimed_ratio": 2}
+        )
+
+    def effect_on_speed(data):
+        data["comparisons"].append(
+            {"baseline": "sgd", "treatment": "momentum", "metric": "seconds_to_72", "claimed_effect": 0.1}
+        )
+
+    def unknown_metric(data):
+        data["comparisons"].append({"baseline": "sgd", "treatment": "momentum", "metric": "tst_accuracy", "margin": 1})
+
+    [problem] = suite_problems(tmp_path, SPEED, own_metric_without_claim)
+    assert problem.startswith("comparisons.2: judged on its own metric 'test_accuracy'") and "margin" in problem
+    [problem] = suite_problems(tmp_path, SPEED, ratio_on_accuracy)
+    assert problem.startswith("comparisons.2.claimed_ratio: 'test_accuracy' is not a time to target")
+    [problem] = suite_problems(tmp_path, SPEED, effect_on_speed)
+    assert problem.startswith("comparisons.2.claimed_effect: 'seconds_to_72' is a time to target")
+    [problem] = suite_problems(tmp_path, SPEED, unknown_metric)
+    assert "comparisons.2.metric: 'tst_accuracy'" in problem and "did you mean 'test_accuracy'" in problem
+
+
+def test_each_comparison_is_judged_in_the_direction_of_its_own_metric():
+    suite = load(SPEED)
+    own = suite.comparisons[0]
+    accuracy, loss = (
+        type(own)(baseline="sgd", treatment="momentum", metric=name, margin=0.01) for name in ("test_accuracy", "loss")
+    )
+    assert suite.direction(own, "updates_to_target") == -1  # a time to target: lower is better
+    assert suite.direction(accuracy, "test_accuracy") == 1 and suite.direction(loss, "loss") == -1
+    assert suite.judged_on(accuracy) == [("test_accuracy", "test_accuracy")]
+    assert [name for name, _ in suite.judged_on(own)] == ["relative target", "absolute target"]
+    assert suite.margin(accuracy) == 0.01 and suite.claimed_effect(accuracy) is None
+
+
+@pytest.mark.slow
+def test_speed_and_final_accuracy_comparisons_in_one_report(workspace, tmp_path):
+    path = tmp_path / "mixed.yaml"
+    data = yaml.safe_load(SPEED.read_text())
+    _mixed(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["campaign", str(path), "--profile", "smoke"]) == 0
+    folder = workspace / "runs" / "reports" / "speed" / "smoke"
+    results, rows = json.loads((folder / "results.json").read_text()), _rows(folder)
+    final = next(c for c in results["comparisons"] if c["metric"] == "test_accuracy")
+    assert final["axis"] is None and final["higher_is_better"] and final["protocol"] == "test_accuracy"
+    values = {(r["arm"], int(r["seed_index"])): float(r["metric:test_accuracy"]) for r in rows}
+    interval = stats.t_ci([values["momentum", i] - values["sgd", i] for i in range(12)])
+    assert (final["effect"]["low"], final["effect"]["high"]) == pytest.approx(
+        (interval.low, interval.high), rel=0, abs=1e-3
+    )
+    assert results["multiplicity"]["family"] == 5  # 2 comparisons × 2 protocols + 1 on its own metric
+    assert results["comparison"]["axis"] == "updates"  # the headline stays a speed-up
+    [spread] = results["stability"]
+    assert spread["metric"] == "test_accuracy" and spread["n_pairs"] == 12
+    report = (folder / "report.md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| `momentum` − `sgd` | test_accuracy |"))
+    assert " points (" not in row and "points" in row  # the unit beside the number when the rows' units differ
+    assert "| `momentum` − `sgd` | relative target | ×" in report

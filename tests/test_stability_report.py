@@ -19,7 +19,7 @@ def test_spread_pairs_seeds_and_compares_with_the_reported_sds():
         "adam": dict(enumerate(rng.normal(0.94, 0.002, 12))),
         "lookahead_adam": dict(enumerate(rng.normal(0.94, 0.002, 2))),  # too few pairs: no entry
     }
-    [found] = spread(SUITE, per_seed)
+    [found] = spread(SUITE, lambda metric: per_seed)
     assert (found["baseline"], found["treatment"], found["n_pairs"]) == ("sgd", "lookahead_sgd", 11)
     assert found["ratio"]["value"] == pytest.approx(0.25)
     assert found["ratio"]["high"] < 1 and found["verdict"].startswith("lower spread")

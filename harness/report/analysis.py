@@ -214,7 +214,7 @@ def _compare(
 ) -> dict | None:
     """One comparison on one protocol's metric over the seeds finished in both arms, its verdict read
     as ``judging`` says (``assess``'s ``confidence`` and ``sequential_max``); None if < 2."""
-    base, treat, direction = comparison.baseline, comparison.treatment, suite.claim.direction
+    base, treat, direction = comparison.baseline, comparison.treatment, suite.direction(comparison, metric)
     seeds = sorted(
         i
         for i in by_arm.get(base, {})
@@ -237,6 +237,8 @@ def _compare(
         "treatment": treat,
         "protocol": protocol,
         "metric": metric,
+        "higher_is_better": direction == 1,
+        "axis": suite.derived[metric].axis if speed else None,
         "why": comparison.why,
         "claimed_effect": claimed,
         "margin": suite.margin(comparison),
@@ -386,7 +388,7 @@ def analyse(
             },
         }
 
-    family = len(suite.all_comparisons()) * len(protocols)
+    family = sum(len(suite.judged_on(comparison)) for comparison in suite.all_comparisons())
     simultaneous = 1 - (1 - stats.CONFIDENCE) / family  # Bonferroni over the report's comparisons × protocols
     sequential_max = sequential_maximum(current)
 
@@ -398,8 +400,8 @@ def analyse(
     comparisons = [
         found
         for comparison in suite.all_comparisons()
-        for name, protocol in protocols.items()
-        if (found := _compare(suite, by_arm, comparison, name, protocol.metric, judging(comparison, protocol.metric)))
+        for name, judged in suite.judged_on(comparison)
+        if (found := _compare(suite, by_arm, comparison, name, judged, judging(comparison, judged)))
     ]
     for comparison, adjusted in zip(
         comparisons, stats.benjamini_hochberg([c["p_value"] for c in comparisons]), strict=True
@@ -420,9 +422,12 @@ def analyse(
         for name in suite.derived
         if suite.is_speed(name)
     }
-    per_seed = {
-        arm: {i: v for i, r in runs.items() if (v := _score(r, metric)) is not None} for arm, runs in by_arm.items()
-    }
+
+    def per_seed(name: str) -> dict[str, dict[int, float]]:
+        return {
+            arm: {i: v for i, r in runs.items() if (v := _score(r, name)) is not None} for arm, runs in by_arm.items()
+        }
+
     provenance: dict[str, list[str]] = defaultdict(list)
     for record in current:
         for key in PROVENANCE_KEYS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -94,36 +95,47 @@ def curves_plot(results: dict, path: Path) -> bool:
 
 
 def effects_plot(results: dict, path: Path, scale: float) -> bool:
-    """Every comparison's mean effect with its 95% CI, one colour per protocol; False if only one."""
+    """Every comparison's mean effect with its 95% CI, one colour per protocol, one panel per scale
+    (differences; speed-ups on a log axis); False if only one comparison."""
     rows = results["comparisons"]
     if len(rows) < 2:
         return False
-    protocols = list(results["protocols"])
-    pairs = list(dict.fromkeys((c["baseline"], c["treatment"]) for c in rows))
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.7 * len(pairs) * len(protocols)))
+    report_axis = (results.get("scale") or {}).get("axis")
+    panels: dict[bool, list[dict]] = {}
     for c in rows:
-        k = protocols.index(c["protocol"])
-        y = -(pairs.index((c["baseline"], c["treatment"])) * (len(protocols) + 1) + k)
-        e = c["effect"]
-        ax.errorbar(
-            [e["value"] * scale],
-            [y],
-            xerr=[[(e["value"] - e["low"]) * scale], [(e["high"] - e["value"]) * scale]],
-            fmt="o",
-            color=COLOURS[k % len(COLOURS)],
-            capsize=4,
-            label=c["protocol"] if pairs.index((c["baseline"], c["treatment"])) == 0 else None,
+        panels.setdefault(bool(c.get("axis", report_axis)), []).append(c)
+    protocols = list(dict.fromkeys(c["protocol"] for c in rows))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.2 + 0.5 * len(rows) + 0.5 * len(panels)), squeeze=False)
+    for ax, (speed, members) in zip(axes[:, 0], sorted(panels.items()), strict=True):
+        for y, c in enumerate(members):
+            k, e = protocols.index(c["protocol"]), c["effect"]
+            factor = scale if "axis" not in c else (100.0 if "accuracy" in c["metric"] else 1.0)
+            value, low, high = (math.exp(x) if speed else x * factor for x in (e["value"], e["low"], e["high"]))
+            ax.errorbar(
+                [value],
+                [-y],
+                xerr=[[value - low], [high - value]],
+                fmt="o",
+                color=COLOURS[k % len(COLOURS)],
+                capsize=4,
+            )
+            if c["claimed_effect"] is not None:
+                claimed = math.exp(c["claimed_effect"]) if speed else c["claimed_effect"] * factor
+                ax.plot([claimed], [-y], marker="x", color="black", ms=7)
+        ax.axvline(1 if speed else 0, color="black", lw=0.8)
+        ax.set_yticks(
+            [-y for y in range(len(members))],
+            [
+                f"{c['treatment']} − {c['baseline']}" + (f" ({c['protocol']})" if len(protocols) > 1 else "")
+                for c in members
+            ],
         )
-        if c["claimed_effect"] is not None:
-            ax.plot([c["claimed_effect"] * scale], [y], marker="x", color="black", ms=7)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(
-        [-(i * (len(protocols) + 1) + (len(protocols) - 1) / 2) for i in range(len(pairs))],
-        [f"{t} − {b}" for b, t in pairs],
-    )
-    ax.set_xlabel("paired difference" + (" (points)" if scale == 100 else "") + "; × = claimed effect")
-    ax.set_title(f"every comparison (n = {rows[0]['n_pairs']} pairs), mean and 95% CI")
-    ax.legend(fontsize=8, frameon=False, title="protocol")
+        if speed:
+            ax.set_xscale("log")
+            ax.set_xlabel("speed-up, baseline time ÷ treatment time (log scale); × = claimed")
+        else:
+            ax.set_xlabel("paired difference" + (" (points)" if factor == 100 else "") + "; × = claimed effect")
+    axes[0, 0].set_title(f"every comparison (n = {rows[0]['n_pairs']} pairs), mean and 95% CI")
     _save(fig, path)
     return True
 

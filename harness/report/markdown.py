@@ -30,6 +30,11 @@ class Formatter:
         scale = results.get("scale") or {}
         return cls(results["claim"]["metric"], scale.get("axis"))
 
+    @classmethod
+    def row(cls, comparison: dict, default: Formatter) -> Formatter:
+        """The formatter of a comparison's own metric (a report made before comparisons had one: ``default``)."""
+        return cls(comparison["metric"], comparison["axis"]) if "axis" in comparison else default
+
     def value(self, x: float) -> str:
         if self.axis:
             return f"{x:.4g} {AXIS_NAMES[self.axis]}"
@@ -180,20 +185,26 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
     rows = results["comparisons"]
     if not rows:
         return []
-    unit = f", {fmt.unit}" if fmt.unit else ""
+    formats = [Formatter.row(c, fmt) for c in rows]
+    units = {f.unit for f in formats}
+    unit = f", {units.pop()}" if len(units) == 1 and "" not in units else ""
+
+    def effect(c: dict, f: Formatter) -> str:  # with its unit where the rows' units differ
+        return f.compact(c["effect"]) + (f" {f.unit.split(',')[0]}" if f.unit and not unit else "")
+
     lines = [
         "## Every comparison, every protocol",
         "",
         _row("comparison", "protocol", f"effect{unit} (95% CI; n)", "claimed", "verdict"),
         _row(*["---"] * 5),
     ]
-    for c in rows:
+    for c, f in zip(rows, formats, strict=True):
         lines.append(
             _row(
                 f"`{c['treatment']}` − `{c['baseline']}`",
                 c["protocol"],
-                fmt.compact(c["effect"]),
-                _claimed(c, fmt),
+                effect(c, f),
+                _claimed(c, f),
                 f"**{c['verdict']['label']}**",
             )
         )
@@ -213,15 +224,16 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         ),
         _row(*["---"] * 8),
     ]
-    for c in rows:
+    for c, f in zip(rows, formats, strict=True):
         needed = f"~{c['verdict']['seeds_needed']} seeds to decide" if c["verdict"]["seeds_needed"] else ""
-        note = (needed + _judged_on(c, fmt)).strip() or "—"
+        note = (needed + _judged_on(c, f)).strip() or "—"
         bca = c["effect_bca"]
+        suffix = " points" if unit else ""  # the header names the unit, or the upper end does
         lines.append(
             _row(
                 f"`{c['treatment']}` − `{c['baseline']}`",
                 c["protocol"],
-                f"{fmt.delta(bca['low']).removesuffix(' points')} to {fmt.delta(bca['high']).removesuffix(' points')}",
+                f"{f.delta(bca['low']).removesuffix(' points')} to {f.delta(bca['high']).removesuffix(suffix)}",
                 f"{_share(c['prob_treatment_better'])}: {c['outperforming']}",
                 _d(c["d_z"]),
                 f"{_p(c['p_value'])} ({_p(c['p_adjusted'])})",
@@ -244,11 +256,11 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
         "- *seeds for 80% power*: paired seeds for an 80% chance that the CI excludes 0 if the true effect "
         "is the claimed one (or the margin, for direction-only claims), at the observed paired SD.",
     ]
-    for c in rows:
+    for c, f in zip(rows, formats, strict=True):
         if c["equivalence"]:
             e = c["equivalence"]
-            within = f"within ±{fmt.delta(e['margin']).lstrip('+')}"
-            if fmt.axis:
+            within = f"within ±{f.delta(e['margin']).lstrip('+')}"
+            if f.axis:
                 within = f"within ×{math.exp(-e['margin']):.3g} to ×{math.exp(e['margin']):.3g}"
             if e["equivalent"] is None:
                 outcome = "cannot be tested: the paired differences have no spread"
@@ -263,8 +275,8 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
                 f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: equivalence "
                 f"{within} {outcome}, n = {e['n']}."
             )
-    for c in rows:
-        lines += _missing(c, fmt)
+    for c, f in zip(rows, formats, strict=True):
+        lines += _missing(c, f)
     for name, protocol in results["protocols"].items():
         flag = " **Selects on the test set.**" if protocol["selects_on_test"] else ""
         said = "" if protocol["description"] == name else f": {protocol['description']}"
@@ -496,14 +508,15 @@ def _stability(results: dict, fmt: Formatter) -> list[str]:
         ]
         for pair in spreads:
             base, treat, reported = pair["baseline"], pair["treatment"], pair["reported_sd"]
-            said = ", ".join(f"`{arm}` {fmt.delta(sd).lstrip('+')}" for arm, sd in reported.items())
+            own = Formatter(pair["metric"]) if "metric" in pair else fmt
+            said = ", ".join(f"`{arm}` {own.delta(sd).lstrip('+')}" for arm, sd in reported.items())
             if pair["reported_ratio"] is not None:
                 said += f"; ratio {pair['reported_ratio']:.2f}"
             lines.append(
                 _row(
-                    f"`{treat}` vs `{base}`",
-                    _sd(fmt, pair["sd"][treat]),
-                    _sd(fmt, pair["sd"][base]),
+                    f"`{treat}` vs `{base}`" + (f" (`{pair['metric']}`)" if "metric" in pair else ""),
+                    _sd(own, pair["sd"][treat]),
+                    _sd(own, pair["sd"][base]),
                     _ratio(pair["ratio"]),
                     _p(pair["pitman_morgan_p"]),
                     pair["verdict"],
@@ -598,14 +611,14 @@ def _tuning(results: dict, fmt: Formatter) -> list[str]:
             _row("---", "---", "---", "---", "---", "---"),
         ]
         for c in results["comparisons"]:
-            u = untuned.get((c["baseline"], c["treatment"], c["protocol"]))
+            u, f = untuned.get((c["baseline"], c["treatment"], c["protocol"])), Formatter.row(c, fmt)
             lines.append(
                 _row(
                     f"`{c['treatment']}` − `{c['baseline']}`",
                     c["protocol"],
-                    fmt.ci(c["effect"], delta=True),
+                    f.ci(c["effect"], delta=True),
                     c["verdict"]["label"],
-                    fmt.ci(u["effect"], delta=True) if u else "—",
+                    f.ci(u["effect"], delta=True) if u else "—",
                     u["verdict"]["label"] if u else "—",
                 )
             )

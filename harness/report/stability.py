@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 from harness import stats
 from harness.suites import Suite
@@ -15,12 +16,15 @@ def _finite(estimate: stats.Estimate) -> dict:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in estimate.as_dict().items()}
 
 
-def spread(suite: Suite, per_seed: dict[str, dict[int, float]]) -> list[dict]:
-    """Per stability pair: each arm's SD across seeds, the SD ratio on seeds both finished, the
-    Pitman–Morgan test, the verdict, and what the source reported."""
+def spread(suite: Suite, per_seed: Callable[[str], dict[str, dict[int, float]]]) -> list[dict]:
+    """Per stability pair: each arm's SD across seeds of its metric (``per_seed(metric)``: arm →
+    seed index → value), the SD ratio on seeds both finished, the Pitman–Morgan test, the
+    verdict, and what the source reported."""
     found = []
     for pair in suite.stability:
-        base, treat = per_seed.get(pair.baseline, {}), per_seed.get(pair.treatment, {})
+        metric = pair.metric or suite.claim.metric
+        values = per_seed(metric)
+        base, treat = values.get(pair.baseline, {}), values.get(pair.treatment, {})
         seeds = sorted(base.keys() & treat.keys())
         if len(seeds) < 3:
             continue
@@ -36,6 +40,7 @@ def spread(suite: Suite, per_seed: dict[str, dict[int, float]]) -> list[dict]:
             {
                 "baseline": pair.baseline,
                 "treatment": pair.treatment,
+                "metric": metric,
                 "why": pair.why,
                 "n_pairs": len(seeds),
                 "sd": {pair.baseline: _finite(stats.sd_ci(b)), pair.treatment: _finite(stats.sd_ci(t))},

@@ -40,11 +40,11 @@ def headline_curves(results: dict) -> list[tuple[str, dict]]:
     headline = results["comparison"]
     if not headline:
         return []
-    pair = (headline["baseline"], headline["treatment"])
+    same = ("baseline", "treatment", "claimed_effect", "axis")  # the claim's pair, on its scale, held to its claim
     curves = [
         (f"best of k seeds, {c['protocol']}", c["torture"])
         for c in results["comparisons"]
-        if (c["baseline"], c["treatment"]) == pair and c["torture"]
+        if all(c.get(key) == headline.get(key) for key in same) and c["torture"]
     ]
     if configs := results.get("torture_configs"):
         curves.append((f"best of k {configs['arm']} sweep settings, on test", configs))
