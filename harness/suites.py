@@ -124,6 +124,24 @@ class Stability(_Strict):
     why: str = ""
 
 
+class Check(_Strict):
+    """A fact that must hold in every run, not an average: e.g. folding batch normalization leaves
+    the predictions unchanged. Judged on the largest (``below``) or smallest (``above``) value over
+    the runs of ``arms``, and reported with the worst run."""
+
+    metric: str = Field(description="a final metric of each run")
+    below: float | None = Field(None, description="every run's value must be below this")
+    above: float | None = Field(None, description="every run's value must be above this")
+    arms: list[str] = Field([], description="the arms whose runs are checked; default: every arm")
+    why: str = ""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Check:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give one bound: below (every run under it) or above (every run over it)")
+        return self
+
+
 class Protocol(_Strict):
     """A way of turning one run into one number (e.g. which epoch's test accuracy counts)."""
 
@@ -201,6 +219,7 @@ class Suite(_Strict):
     comparisons: list[Comparison] = Field([], description="default: the claim's baseline vs treatment")
     protocols: dict[str, Protocol] = Field({}, description="default: one protocol, the claim's metric")
     stability: list[Stability] = Field([], description="spread across seeds and robustness across the tuning grid")
+    checks: dict[str, Check] = Field({}, description="facts every run must show (a bound on the worst run)")
     derived: dict[str, Derived] = Field(
         {}, description="metrics computed from each run's curve: time to a target, area under it, best within a budget"
     )
@@ -548,6 +567,11 @@ def _reference_problems(data: dict) -> list[str]:
         for name in pair.get("reported_sd") or {}:
             if arms and name not in (pair.get("baseline"), pair.get("treatment")):
                 problems.append(f"stability.{i}.reported_sd: '{name}' is neither this pair's baseline nor treatment")
+    for name, check in _section(data, "checks").items():
+        listed = check.get("arms") if isinstance(check, dict) and isinstance(check.get("arms"), list) else []
+        for arm in listed:
+            if isinstance(arm, str) and arms and arm not in arms:
+                problems.append(f"checks.{name}.arms: unknown arm '{arm}'{did_you_mean(arm, arms)}")
     problems += _grid_sampler_problems(data)
     protocols = section("protocols")
     metrics = [p.get("metric") for p in protocols.values() if isinstance(p, dict)]
@@ -860,7 +884,11 @@ def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], 
             for name in derived
             if name in metrics
         ]
-        checks = list(wanted)
+        checks = list(wanted) + [
+            (f"checks.{name}.metric", check.get("metric"), "final")
+            for name, check in _section(data, "checks").items()
+            if isinstance(check, dict) and arm in (check.get("arms") or [arm])
+        ]
         if profile in tuned:
             checks.append(("tuning.objective", tuning.get("objective", "val_accuracy"), "validation"))
             if pruner.get("kind", "none") != "none":

@@ -62,13 +62,22 @@ def output_layer(units: int, seed: int, l2: float = 0.0) -> keras.layers.Layer:
 
 
 def build_mlp(
-    input_shape: tuple[int, ...], outputs: int, seed: int, *, hidden_units: list[int], l2: float = 0.0, **hidden
+    input_shape: tuple[int, ...],
+    outputs: int,
+    seed: int,
+    *,
+    hidden_units: list[int],
+    l2: float = 0.0,
+    input_batch_norm: bool = False,
+    **hidden,
 ) -> keras.Sequential:
-    """``Flatten → hidden layers (see :func:`hidden_layers`) → Dense(outputs)``."""
+    """``Flatten → (batch norm) → hidden layers (see :func:`hidden_layers`) → Dense(outputs)``."""
+    normalized = [keras.layers.BatchNormalization(name="input_bn")] if input_batch_norm else []
     return keras.Sequential(
         [
             keras.Input(input_shape),
             keras.layers.Flatten(),
+            *normalized,
             *hidden_layers(hidden_units, seed, l2=l2, **hidden),
             output_layer(outputs, seed, l2),
         ]

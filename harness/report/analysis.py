@@ -11,6 +11,7 @@ from scipy import stats as st
 
 from harness import stats
 from harness.provenance import portable
+from harness.report.checks import judge_checks
 from harness.report.results import SCHEMA_VERSION
 from harness.report.speed import censored_pairs, speed_summary
 from harness.report.stability import spread
@@ -465,6 +466,7 @@ def analyse(
         "speed": speed or None,
         "grid": grid,
         "stability": spread(suite, per_seed),
+        "checks": judge_checks(suite, by_arm, _score),
         "provenance": dict(provenance),
         "total_wall_time_s": float(sum(r.wall_time_s for r in current)),
     }

@@ -553,6 +553,49 @@ def _stability(results: dict, fmt: Formatter) -> list[str]:
     return lines
 
 
+def _checks(results: dict) -> list[str]:
+    """Facts every run must show: the worst run against the bound, failures and unchecked runs named."""
+    found = results.get("checks") or []
+    if not found:
+        return []
+    lines = [
+        "## Checks: facts every run must show",
+        "",
+        "Not an average: a check holds only if every run of its arms is within the bound. The worst run is "
+        "shown; a run with no value (a failed run) is not checked, and is counted.",
+        "",
+        _row("check", "metric", "bound", "runs within it", "worst run", "holds"),
+        _row("---", "---", "---", "---:", "---", "---"),
+    ]
+    for check in found:
+        (side, bound), worst = next(iter(check["bound"].items())), check["worst"]
+        shown = f"{worst['value']:.3g} (`{worst['arm']}`, seed index {worst['seed_index']})" if worst else "—"
+        holds = {True: "**yes**", False: "**no**", None: "not checked (no runs)"}[check["holds"]]
+        lines.append(
+            _row(
+                check["name"],
+                f"`{check['metric']}`",
+                f"{'<' if side == 'below' else '>'} {bound:g}",
+                f"{check['n_pass']} of {check['n_runs']}",
+                shown,
+                holds,
+            )
+        )
+    lines.append("")
+    for check in found:
+        if check["why"]:
+            lines.append(f"- *{check['name']}*: {check['why']}.")
+        if check["failing"]:
+            listed = "; ".join(f"`{f['arm']}` seed index {f['seed_index']}: {f['value']:.3g}" for f in check["failing"])
+            lines.append(
+                f"- *{check['name']}* fails in: {listed}{' …' if check['n_runs'] - check['n_pass'] > 10 else ''}."
+            )
+        if check["unchecked"]:
+            listed = "; ".join(f"`{u['arm']}` seed index {u['seed_index']} ({u['status']})" for u in check["unchecked"])
+            lines.append(f"- *{check['name']}*: not checked (no value): {listed}.")
+    return [*lines, ""]
+
+
 def _tuning(results: dict, fmt: Formatter) -> list[str]:
     """The tuning budget, each arm's sweep and best params; the untuned effect beside the tuned one."""
     tuning = results.get("tuning")
@@ -783,6 +826,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     lines += _torture(results, fmt)
     lines += _grid(results, fmt)
     lines += _stability(results, fmt)
+    lines += _checks(results)
     lines += _tuning(results, fmt)
     lines += [
         "## The claim",

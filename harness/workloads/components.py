@@ -21,13 +21,26 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     field_validator,
+    model_serializer,
 )
 
 from harness import keras_config
 
 
 class Strict(BaseModel):
+    """A component: unknown keys refused. Options in ``added_later`` are left out of its dump while
+    at their default, so settings recorded before they existed keep their hash (and their runs)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    added_later: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _without_later_defaults(self, handler) -> dict[str, Any]:
+        dumped = handler(self)
+        for name in self.added_later:
+            if name in dumped and getattr(self, name) == type(self).model_fields[name].default:
+                del dumped[name]
+        return dumped
 
 
 # data ---------------------------------------------------------------------------------------
@@ -110,6 +123,10 @@ DataSpec = Annotated[FashionMNIST | CIFAR10 | IMDB, Field(discriminator="name")]
 
 
 # models -------------------------------------------------------------------------------------
+BN_FOLD = "bn_fold_max_abs_diff"  # largest |Δ predicted probability| on the test set after folding BN
+ACCUMULATION_GAP = "accumulation_first_update_max_abs_diff"  # largest |Δ weight|: k accumulated batches vs one
+
+
 class ModelOptions(Strict):
     """What every builder declares: where it is, which inputs it takes, whether it outputs logits."""
 
@@ -121,6 +138,10 @@ class ModelOptions(Strict):
         """Keyword arguments of the builder."""
         return self.model_dump(exclude={"name"})
 
+    def foldable_batch_norm(self) -> bool:
+        """Whether the model has batch normalization that folds into its Dense layers (records ``BN_FOLD``)."""
+        return False
+
     def build(self, input_shape: tuple[int, ...], outputs: int, seed: int, **extra: Any):
         import importlib
 
@@ -129,10 +150,12 @@ class ModelOptions(Strict):
 
 
 class MLP(ModelOptions):
-    """``Flatten → [Dense(h) → (batch norm) → activation → (dropout)] × len(hidden_units) → Dense(outputs)``."""
+    """``Flatten → (batch norm) → [Dense(h) → (batch norm) → activation → (dropout)] × len(hidden_units) →
+    Dense(outputs)``; a run with batch norm records ``BN_FOLD`` (see :mod:`harness.models.folding`)."""
 
     builder: ClassVar[str] = "harness.models.mlp:build_mlp"
     accepts: ClassVar[tuple[str, ...]] = ("images",)
+    added_later: ClassVar[frozenset[str]] = frozenset({"input_batch_norm"})
     name: Literal["mlp"]
     hidden_units: list[PositiveInt] = [100, 100, 100]
     activation: str = Field("relu", description="a Keras activation name")
@@ -140,8 +163,12 @@ class MLP(ModelOptions):
     batch_norm: Literal["none", "before", "after"] = Field(
         "none", description="batch normalization before or after each hidden activation"
     )
+    input_batch_norm: bool = Field(False, description="batch normalization of the flattened inputs")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout rate after each hidden layer")
     l2: float = Field(0.0, ge=0, description="L2 penalty on the hidden and output kernels")
+
+    def foldable_batch_norm(self) -> bool:
+        return self.batch_norm != "none" or self.input_batch_norm
 
 
 class SmallCNN(ModelOptions):

@@ -18,6 +18,7 @@ from harness.data.augment import Augmentation, AugmentedBatches, TFAugmentedBatc
 from harness.data.dataset import Dataset, Split
 from harness.data.splits import carve_validation, fixed_subset
 from harness.keras_config import runtime_values
+from harness.models.folding import folding_error
 from harness.optimizers import Lookahead, SlowWeightsEvaluation
 from harness.seeds import derive
 from harness.training import (
@@ -35,6 +36,7 @@ from harness.training import (
     training_clock,
 )
 from harness.workloads import Outcome
+from harness.workloads.components import BN_FOLD
 from harness.workloads.supervised_settings import SupervisedSettings
 
 
@@ -167,6 +169,8 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     }
     if training.eval_every_steps:
         metrics_out["step_eval_s"] = clock.eval_s
+    if settings.model.foldable_batch_norm():
+        metrics_out[BN_FOLD] = folding_error(model, test.x, eval_batch)
     counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
     extra_info = {k: str(v) for k, v in counts.items()}
     return Outcome(metrics_out, history, data.source, data.digest, monitor.reason, extra_info)

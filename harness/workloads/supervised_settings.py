@@ -8,6 +8,7 @@ from pydantic import Field
 
 from harness.workloads.components import (
     AXES,
+    BN_FOLD,
     INFO,
     PLANNED,
     SELECTS_ON_TEST,
@@ -63,6 +64,8 @@ class SupervisedSettings(WorkloadSettings):
             found["train_examples_per_s"] = INFO
         if self.training.eval_every_steps:
             found["step_eval_s"] = INFO
+        if self.model.foldable_batch_norm():
+            found[BN_FOLD] = TEST
         if self.has_validation():
             found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
             found |= {"best_val_accuracy": VALIDATION, "best_val_epoch": VALIDATION}
