@@ -55,6 +55,9 @@ class Claim(_Strict):
     claimed_ratio: float | None = Field(
         None, gt=1, description='speed claims: "k× faster", baseline time ÷ treatment time to the target'
     )
+    equivalence: bool = Field(
+        False, description="the claim is that the arms do not differ by more than ±margin (judged by TOST)"
+    )
     notes: str = ""
 
     @property
@@ -67,7 +70,7 @@ class Claim(_Strict):
         log(claimed_ratio); None: direction only."""
         if self.claimed_ratio is not None:
             return math.log(self.claimed_ratio)
-        if self.baseline.reported is None or self.treatment.reported is None:
+        if self.equivalence or self.baseline.reported is None or self.treatment.reported is None:
             return None
         return self.direction * (self.treatment.reported - self.baseline.reported)
 
@@ -79,6 +82,11 @@ class Claim(_Strict):
         if given and self.claimed_ratio is not None:
             raise ValueError("give reported values or claimed_ratio, not both")
         given += 2 * (self.claimed_ratio is not None)
+        if self.equivalence and (given or self.margin is None):
+            raise ValueError(
+                "an equivalence claim gives its margin (the largest difference that does not matter) "
+                "and no reported values or claimed_ratio"
+            )
         if not given and self.margin is None:
             raise ValueError("a claim without reported values is about direction: give its margin")
         return self
@@ -106,11 +114,20 @@ class Comparison(_Strict):
     claimed_effect: float | None = Field(None, gt=0, description="oriented so that better is positive")
     claimed_ratio: float | None = Field(None, gt=1, description="speed claims: k× faster")
     margin: float | None = Field(None, gt=0, description="smallest difference that matters (direction-only claims)")
+    equivalence: bool | None = Field(
+        None, description="the arms do not differ by more than ±margin; default: the claim's, on the claim's metric"
+    )
     why: str = ""
 
     @property
     def direction_only(self) -> bool:
         return self.claimed_effect is None and self.claimed_ratio is None and self.margin is not None
+
+    @model_validator(mode="after")
+    def _equivalence_margin(self) -> Comparison:
+        if self.equivalence and (self.margin is None or self.claimed_effect or self.claimed_ratio):
+            raise ValueError("an equivalence comparison gives its margin and no claimed_effect or claimed_ratio")
+        return self
 
 
 class Stability(_Strict):
@@ -300,6 +317,12 @@ class Suite(_Strict):
         if metric == self.claim.metric or comparison.metric is None:
             return self.claim.direction
         return -1 if "loss" in metric else 1
+
+    def is_equivalence(self, comparison: Comparison) -> bool:
+        """Whether the comparison claims no difference beyond ±margin: its own say, else the claim's on its metric."""
+        if comparison.equivalence is not None:
+            return comparison.equivalence
+        return self.claim.equivalence and comparison.metric in (None, self.claim.metric)
 
     def claimed_effect(self, comparison: Comparison) -> float | None:
         """The effect a comparison is held to (a speed-up as its log ratio; None: direction only)."""

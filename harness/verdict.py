@@ -65,6 +65,13 @@ _MEANING_SPEED_DIRECTION = {
     Label.INCONCLUSIVE: "the CI contains ×1 and reaches beyond ×{low} to ×{high}, the smallest speed-up that matters",
 }
 
+_MEANING_EQUIVALENCE = {  # the claim is "no difference that matters": the same labels, read against ±margin
+    Label.REPLICATED: "the CI lies inside {margin}: no difference that matters (two one-sided tests)",
+    Label.CONTRADICTED: "the CI lies entirely outside {margin}: the arms differ by more than the margin",
+    Label.INCONCLUSIVE: "the CI reaches outside {margin} but not entirely: neither equivalence nor a difference "
+    "that matters is shown",
+}
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -105,6 +112,7 @@ def judge(
     margin: float | None = None,
     sequential_max: int | None = None,
     speed: bool = False,
+    equivalence: bool = False,
 ) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
@@ -116,8 +124,11 @@ def judge(
     smallest difference that matters, and a CI inside ±margin means no difference.
     ``sequential_max``: ``effect`` is the confidence sequence of a campaign that added seeds
     until decided, at most this many; the seeds needed are then the sequence's. ``speed``: the
-    effect is a log speed-up, and the verdict says so.
+    effect is a log speed-up, and the verdict says so. ``equivalence``: the claim is that the arms do
+    not differ by more than ±``margin`` (replicated when the CI lies inside it).
     """
+    if equivalence:
+        return _judge_equivalence(effect, paired_sd, margin, sequential_max, speed)
     if claimed is None:
         return _judge_direction(effect, paired_sd, margin, sequential_max, speed)
     if claimed <= 0:
@@ -177,6 +188,32 @@ def _judge_direction(
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
 
 
+def _judge_equivalence(
+    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool = False
+) -> Verdict:
+    """An equivalence claim: the CI inside ±margin (TOST at the interval's level), beyond it, or across its edge."""
+    if margin is None or margin <= 0:
+        raise ValueError(f"an equivalence claim needs a positive margin, got {margin}")
+    shown = f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{margin:g}"
+    if effect.n >= MIN_PAIRS and effect.low == effect.high:  # identical differences: equivalence needs no spread
+        inside = abs(effect.value) < margin
+        where = "inside" if inside else "outside"
+        meaning = f"all {effect.n} paired differences equal {effect.value:g}, {where} {shown}"
+        return Verdict(Label.REPLICATED if inside else Label.CONTRADICTED, meaning, None, None)
+    if undetermined := _undetermined(effect, None):
+        return undetermined
+    needed, needed_for = None, None
+    if -margin < effect.low and effect.high < margin:
+        label = Label.REPLICATED
+    elif effect.low > margin or effect.high < -margin:
+        label = Label.CONTRADICTED
+    else:
+        label = Label.INCONCLUSIVE
+        needed = seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence, sequential_max=sequential_max)
+        needed_for = f"to show no difference beyond ±{margin:g} if there is none"
+    return Verdict(label, _MEANING_EQUIVALENCE[label].format(margin=shown), None, needed, needed_for)
+
+
 def assess(
     baseline,
     treatment,
@@ -187,6 +224,7 @@ def assess(
     confidence: float = stats.CONFIDENCE,
     sequential_max: int | None = None,
     speed: bool = False,
+    equivalence: bool = False,
 ) -> dict:
     """Every statistic of one paired comparison, oriented so that an improvement is positive
     (``speed``: the values are log times, and the verdict speaks of speed-ups).
@@ -228,7 +266,7 @@ def assess(
         if target and paired_sd > 0
         else None,
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
-        "verdict": judge(judged, claimed, paired_sd, margin, sequential_max, speed).as_dict()
+        "verdict": judge(judged, claimed, paired_sd, margin, sequential_max, speed, equivalence).as_dict()
         | {"interval": _bounded(judged)},
     }
 

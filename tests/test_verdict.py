@@ -181,3 +181,31 @@ def test_stopping_when_the_sequence_decides_keeps_false_effects_at_5_percent():
                 asserted += 1
                 break
     assert asserted / 400 <= 0.05
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "label"),
+    [
+        (-0.002, 0.0025, Label.REPLICATED),  # inside ±0.003: no difference that matters
+        (0.001, 0.002, Label.REPLICATED),  # a real but negligible difference is still equivalence
+        (-0.004, 0.001, Label.INCONCLUSIVE),  # across the edge
+        (0.0031, 0.01, Label.CONTRADICTED),  # entirely beyond the margin
+        (-0.02, -0.0035, Label.CONTRADICTED),
+    ],
+)
+def test_an_equivalence_claim_is_read_against_its_margin(low, high, label):
+    verdict = judge(
+        Estimate((low + high) / 2, low, high, 20, "t"), None, paired_sd=0.004, margin=0.003, equivalence=True
+    )
+    assert verdict.label is label
+    assert (verdict.seeds_needed is not None) == (label is Label.INCONCLUSIVE)
+
+
+def test_identical_paired_differences_decide_an_equivalence_claim_but_not_a_direction():
+    same = Estimate(0.0, 0.0, 0.0, 20, "degenerate")
+    assert judge(same, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.REPLICATED
+    apart = Estimate(0.01, 0.01, 0.01, 20, "degenerate")
+    assert judge(apart, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.CONTRADICTED
+    assert judge(same, None, paired_sd=0.0, margin=0.003).label is Label.UNDETERMINED
+    few = Estimate(0.0, 0.0, 0.0, 2, "degenerate")
+    assert judge(few, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.UNDETERMINED

@@ -228,7 +228,9 @@ def _compare(
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
-    assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, speed=speed, **judging)
+    equivalence = suite.is_equivalence(comparison)
+    judging = judging | {"speed": speed, "equivalence": equivalence}
+    assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, **judging)
     oriented = direction * (shape(t) - shape(b))
     best = int(np.argmax(oriented))
     missing = _missing_pairs(by_arm, (base, treat), seeds, metric)
@@ -243,14 +245,13 @@ def _compare(
         "why": comparison.why,
         "claimed_effect": claimed,
         "margin": suite.margin(comparison),
+        "equivalence_claim": equivalence,
         **assessed,
         "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
         "torture": search_curve(oriented, claimed),
         "missing_pairs": missing,
         "incomplete": len(missing) > MAX_MISSING_SHARE * (len(seeds) + len(missing)),
-        "sensitivity": _worst_case(
-            by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging, speed
-        ),
+        "sensitivity": _worst_case(by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging),
         "per_seed": [
             {"seed_index": i, "seed": by_arm[base][i].seed, base: float(bv), treat: float(tv), "effect": float(e)}
             for i, bv, tv, e in zip(seeds, b, t, oriented, strict=True)
@@ -288,10 +289,10 @@ def _worst_case(
     claimed: float | None,
     margin: float | None,
     judging: dict,
-    speed: bool = False,
 ) -> dict | None:
-    """The verdict with every failed run scored as the worst outcome of its arm (both arms run)."""
-    shape = np.log if speed else np.asarray
+    """The verdict with every failed run scored as the worst outcome of its arm (both arms run); ``judging``:
+    :func:`assess`'s keywords."""
+    shape = np.log if judging.get("speed") else np.asarray
     scored = {arm: [_score(by_arm[arm][i], metric) for i in seeds] for arm in arms}
     worst = {arm: (min if direction == 1 else max)(values) for arm, values in scored.items()}
     filled = [
@@ -303,7 +304,7 @@ def _worst_case(
         return None
     b = shape(np.array(scored[arms[0]] + [pair[0] for pair in filled]))
     t = shape(np.array(scored[arms[1]] + [pair[1] for pair in filled]))
-    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, speed=speed, **judging)
+    assessed = assess(b, t, claimed, margin, higher_is_better=direction == 1, **judging)
     return {"n_filled": len(filled), "effect": assessed["effect"], "verdict": assessed["verdict"]}
 
 

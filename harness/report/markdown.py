@@ -80,6 +80,11 @@ def _share(estimate: dict) -> str:
 
 
 def _claimed(comparison: dict, fmt: Formatter) -> str:
+    if comparison.get("equivalence_claim"):
+        margin = comparison["margin"]
+        if fmt.axis:
+            return f"the same speed (within ×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g})"
+        return f"the same (within ±{fmt.delta(margin).lstrip('+')})"
     if comparison["claimed_effect"] is not None:
         return fmt.delta(comparison["claimed_effect"])
     if fmt.axis:
@@ -104,6 +109,11 @@ def _reported(claim: dict, fmt: Formatter) -> str:
         return (
             f"- Claimed: `{claim['treatment']['arm']}` reaches the target {claim['claimed_ratio']:g}× faster than "
             f"`{claim['baseline']['arm']}` (no interval given)"
+        )
+    if claim.get("equivalence"):
+        return (
+            f"- Claimed: `{claim['treatment']['arm']}` and `{claim['baseline']['arm']}` do not differ by more than "
+            f"±{fmt.delta(claim['margin']).lstrip('+')} (equivalence, judged by two one-sided tests)"
         )
     if claim["claimed_effect"] is None:
         margin = fmt.delta(claim["margin"]).lstrip("+")

@@ -244,6 +244,11 @@ class OptimizerSpec(Strict):
         """Every optimizer and schedule class in it, outermost first."""
         return keras_config.classes_in(self.model_dump())
 
+    def accumulation_steps(self) -> int:
+        """Batches whose gradients make one update (Keras's ``gradient_accumulation_steps``; 1: none)."""
+        steps = self.config.get("gradient_accumulation_steps")
+        return steps if isinstance(steps, int) and steps > 1 else 1
+
 
 class Training(Strict):
     """How the model is trained and evaluated."""

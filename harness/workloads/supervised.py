@@ -14,6 +14,7 @@ import contextlib
 import keras
 import numpy as np
 
+from harness.accumulation import first_update_gap
 from harness.data.augment import Augmentation, AugmentedBatches, TFAugmentedBatches, channel_stats, normalize
 from harness.data.dataset import Dataset, Split
 from harness.data.splits import carve_validation, fixed_subset
@@ -36,7 +37,7 @@ from harness.training import (
     training_clock,
 )
 from harness.workloads import Outcome
-from harness.workloads.components import BN_FOLD
+from harness.workloads.components import ACCUMULATION_GAP, BN_FOLD
 from harness.workloads.supervised_settings import SupervisedSettings
 
 
@@ -119,6 +120,8 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         eval_callbacks=tuple(slow),
         budget=training.grad_eval_budget,
     )
+    accumulated = settings.optimizer.accumulation_steps()
+    initial = model.get_weights() if accumulated > 1 else None  # for the first update made both ways
     fitted = model.fit(
         getattr(batches, "dataset", batches),
         epochs=epochs,
@@ -171,6 +174,11 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         metrics_out["step_eval_s"] = clock.eval_s
     if settings.model.foldable_batch_norm():
         metrics_out[BN_FOLD] = folding_error(model, test.x, eval_batch)
+    if initial is not None and hasattr(batches, "__getitem__"):  # indexable batches (not the tf.data pipeline)
+        batches.set_epoch(0)
+        build = lambda: settings.model.build(data.input_shape, outputs, seed, **extra)  # noqa: E731
+        config = settings.optimizer.model_dump()
+        metrics_out[ACCUMULATION_GAP] = first_update_gap(build, initial, config, values, loss, batches, accumulated)
     counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
     extra_info = {k: str(v) for k, v in counts.items()}
     return Outcome(metrics_out, history, data.source, data.digest, monitor.reason, extra_info)

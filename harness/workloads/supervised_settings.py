@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from harness.workloads.components import (
+    ACCUMULATION_GAP,
     AXES,
     BN_FOLD,
     INFO,
@@ -66,6 +67,8 @@ class SupervisedSettings(WorkloadSettings):
             found["step_eval_s"] = INFO
         if self.model.foldable_batch_norm():
             found[BN_FOLD] = TEST
+        if self.optimizer.accumulation_steps() > 1:
+            found[ACCUMULATION_GAP] = INFO
         if self.has_validation():
             found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
             found |= {"best_val_accuracy": VALIDATION, "best_val_epoch": VALIDATION}
