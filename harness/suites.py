@@ -237,6 +237,9 @@ class Suite(_Strict):
     protocols: dict[str, Protocol] = Field({}, description="default: one protocol, the claim's metric")
     stability: list[Stability] = Field([], description="spread across seeds and robustness across the tuning grid")
     checks: dict[str, Check] = Field({}, description="facts every run must show (a bound on the worst run)")
+    ranking: str | None = Field(
+        None, description="rank every arm by this final metric in the report (a tuned report: beside the untuned)"
+    )
     derived: dict[str, Derived] = Field(
         {}, description="metrics computed from each run's curve: time to a target, area under it, best within a budget"
     )
@@ -312,11 +315,16 @@ class Suite(_Strict):
         """+1 if a higher ``metric`` is better for this comparison, else −1."""
         if comparison.higher_is_better is not None:
             return 1 if comparison.higher_is_better else -1
-        if self.is_speed(metric):
-            return -1
-        if metric == self.claim.metric or comparison.metric is None:
+        if comparison.metric is None and not self.is_speed(metric):  # a protocol's metric: the claim's scale
             return self.claim.direction
-        return -1 if "loss" in metric else 1
+        return self.metric_direction(metric)
+
+    def metric_direction(self, metric: str) -> int:
+        """+1 if a higher ``metric`` is better: the claim's direction for its metric, lower for a time to
+        target or a loss, else higher."""
+        if metric == self.claim.metric:
+            return self.claim.direction
+        return -1 if self.is_speed(metric) or "loss" in metric else 1
 
     def is_equivalence(self, comparison: Comparison) -> bool:
         """Whether the comparison claims no difference beyond ±margin: its own say, else the claim's on its metric."""
@@ -882,6 +890,7 @@ def _metric_problems(data: dict, workload: str, produced: dict[tuple[str, str], 
             for i, c in enumerate(data.get("comparisons") or [])
             if isinstance(c, dict) and c.get("metric") is not None
         ]
+        + [("ranking", data.get("ranking"))] * (data.get("ranking") is not None)
         + [
             (f"stability.{i}.metric", c["metric"])
             for i, c in enumerate(data.get("stability") or [])

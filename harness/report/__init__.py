@@ -112,7 +112,7 @@ def write_report(
         }
     if main == TUNED and suite.profiles[profile].compare_untuned and of(UNTUNED):
         untuned = analyse(suite, profile, of(UNTUNED), hashes(UNTUNED), derived[UNTUNED][1])
-        results["untuned"] = {"comparisons": untuned["comparisons"], "arms": untuned["arms"], "speed": untuned["speed"]}
+        results["untuned"] = {key: untuned[key] for key in ("comparisons", "arms", "speed", "ranking")}
     results["report_command"] = command
     results["role"] = suite.role(profile)
     campaign_run = tracker.find_campaign_run(experiment, key)

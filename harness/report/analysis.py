@@ -118,7 +118,7 @@ def sweep_torture(suite: Suite, sweeps: list[TrialRecord], results: dict) -> dic
         for r in sorted(sweeps, key=lambda r: r.seed_index)
         if r.arm == claim.treatment.arm and f"info.{PRUNED_AT}" not in r.tags and _score(r, claim.metric) is not None
     ]
-    curve = config_search(scores, baseline["value"], headline["claimed_effect"], claim.direction)
+    curve = config_search(scores, baseline["value"], headline["torture_threshold"], claim.direction)
     return curve and curve | {"arm": claim.treatment.arm, "baseline_mean": baseline["value"]}
 
 
@@ -229,6 +229,8 @@ def _compare(
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
     equivalence = suite.is_equivalence(comparison)
+    # what a search over seeds is scored against: the claimed effect; for a direction, the margin beyond 0
+    threshold = claimed if claimed is not None else (None if equivalence else margin)
     judging = judging | {"speed": speed, "equivalence": equivalence}
     assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, **judging)
     oriented = direction * (shape(t) - shape(b))
@@ -248,7 +250,8 @@ def _compare(
         "equivalence_claim": equivalence,
         **assessed,
         "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
-        "torture": search_curve(oriented, claimed),
+        "torture": search_curve(oriented, threshold),
+        "torture_threshold": threshold,
         "missing_pairs": missing,
         "incomplete": len(missing) > MAX_MISSING_SHARE * (len(seeds) + len(missing)),
         "sensitivity": _worst_case(by_arm, (base, treat), seeds, missing, metric, direction, claimed, margin, judging),
@@ -320,6 +323,18 @@ def _test_selection_inflation(runs: dict[int, TrialRecord], protocols: dict[str,
     pairs = [(_score(r, selected), _score(r, honest)) for r in runs.values()] if selected else []
     gaps = [a - b for a, b in pairs if a is not None and b is not None]
     return stats.mean_ci(gaps).as_dict() if gaps else None
+
+
+def _ranking(suite: Suite, values: dict[str, dict[int, float]]) -> dict:
+    """Every arm's mean of the ranking metric (95% t CI), best first."""
+    direction = suite.metric_direction(suite.ranking)
+    arms = [
+        {"arm": arm, "mean": stats.mean_ci(list(values[arm].values())).as_dict()}
+        for arm in suite.arms
+        if values.get(arm)
+    ]
+    arms.sort(key=lambda row: -direction * row["mean"]["value"])
+    return {"metric": suite.ranking, "higher_is_better": direction == 1, "arms": arms}
 
 
 def sequential_maximum(records: list[TrialRecord]) -> int | None:
@@ -468,6 +483,7 @@ def analyse(
         "grid": grid,
         "stability": spread(suite, per_seed),
         "checks": judge_checks(suite, by_arm, _score),
+        "ranking": _ranking(suite, per_seed(suite.ranking)) if suite.ranking else None,
         "provenance": dict(provenance),
         "total_wall_time_s": float(sum(r.wall_time_s for r in current)),
     }

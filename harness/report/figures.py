@@ -13,7 +13,25 @@ from matplotlib.ticker import MaxNLocator
 
 from harness.report.torture import headline_curves
 
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+COLOURS = (  # one per arm: a suite may compare ten
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+
+def colour(i: int) -> str:
+    """The i-th colour, cycling."""
+    return COLOURS[i % len(COLOURS)]
+
+
 CURVE_TITLES = {
     "loss": "training loss",
     "val_accuracy": "validation accuracy",
@@ -76,16 +94,17 @@ def curves_plot(results: dict, path: Path) -> bool:
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         scale = 100.0 if "accuracy" in key else 1.0  # accuracies in %, as the tables give them
-        for colour, (name, arm) in zip(COLOURS, results["arms"].items(), strict=False):
+        for i, (name, arm) in enumerate(results["arms"].items()):
+            shade = colour(i)
             band = arm["curves"].get(key)
             if not band:
                 continue
             epochs = [i + 1 for i, m in enumerate(band["mean"]) if m is not None]
             pick = [i - 1 for i in epochs]
             label = f"{name} (n={max(band['n'])})"
-            ax.plot(epochs, [band["mean"][i] * scale for i in pick], color=colour, label=label)
+            ax.plot(epochs, [band["mean"][i] * scale for i in pick], color=shade, label=label)
             low, high = ([band[end][i] * scale for i in pick] for end in ("low", "high"))
-            ax.fill_between(epochs, low, high, color=colour, alpha=0.25)
+            ax.fill_between(epochs, low, high, color=shade, alpha=0.25)
         ax.set_title(CURVE_TITLES.get(key, key))
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)" if scale == 100.0 else key.replace("_", " "))
@@ -116,7 +135,7 @@ def effects_plot(results: dict, path: Path, scale: float) -> bool:
                 [-y],
                 xerr=[[value - low], [high - value]],
                 fmt="o",
-                color=COLOURS[k % len(COLOURS)],
+                color=colour(k),
                 capsize=4,
             )
             if c["claimed_effect"] is not None:
@@ -146,9 +165,10 @@ def budget_plot(results: dict, path: Path) -> bool:
     if not arms:
         return False
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    for colour, (name, curve) in zip(COLOURS, arms.items(), strict=False):
-        ax.plot(curve["k"], curve["mean"], color=colour, marker="o", ms=3, label=f"{name} (n={len(curve['k'])})")
-        ax.fill_between(curve["k"], curve["low"], curve["high"], color=colour, alpha=0.2)
+    for i, (name, curve) in enumerate(arms.items()):
+        shade = colour(i)
+        ax.plot(curve["k"], curve["mean"], color=shade, marker="o", ms=3, label=f"{name} (n={len(curve['k'])})")
+        ax.fill_between(curve["k"], curve["low"], curve["high"], color=shade, alpha=0.2)
     ax.set_xlabel("tuning trials k")
     ax.set_ylabel(f"expected best {results['tuning']['objective']}")
     ax.set_title("tuning budget: expected best of k trials (Tang et al. 2020)")
@@ -160,20 +180,22 @@ def budget_plot(results: dict, path: Path) -> bool:
 def torture_plot(results: dict, path: Path, scale: float) -> bool:
     """Left: expected best effect of a search of size k, with bands; right: chance it reaches the claim."""
     headline = results["comparison"]
-    if not headline or headline["claimed_effect"] is None:  # a direction-only claim: no size to reach
+    threshold = headline and headline.get("torture_threshold", headline["claimed_effect"])
+    if threshold is None:  # an equivalence claim: no effect to reach
         return False
     curves = headline_curves(results)
     if not curves:
         return False
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for colour, (label, curve) in zip(COLOURS, curves, strict=False):
-        left.plot(curve["k"], [m * scale for m in curve["mean"]], color=colour, label=f"{label}, n={curve['n']}")
+    for i, (label, curve) in enumerate(curves):
+        shade = colour(i)
+        left.plot(curve["k"], [m * scale for m in curve["mean"]], color=shade, label=f"{label}, n={curve['n']}")
         left.fill_between(
-            curve["k"], [v * scale for v in curve["low"]], [v * scale for v in curve["high"]], color=colour, alpha=0.2
+            curve["k"], [v * scale for v in curve["low"]], [v * scale for v in curve["high"]], color=shade, alpha=0.2
         )
-        right.plot(curve["k"], curve["prob_reaches_claimed"], color=colour, label=label)
-    claimed = headline["claimed_effect"] * scale
-    left.axhline(claimed, color="black", ls="--", lw=1, label="claimed effect")
+        right.plot(curve["k"], curve["prob_reaches_claimed"], color=shade, label=label)
+    what = "claimed effect" if headline["claimed_effect"] is not None else "margin (a direction: no size claimed)"
+    left.axhline(threshold * scale, color="black", ls="--", lw=1, label=what)
     left.axhline(0, color="0.5", lw=0.8)
     left.set_xlabel("search size k")
     left.set_ylabel("reported effect" + (" (points)" if scale == 100 else ""))
@@ -183,8 +205,8 @@ def torture_plot(results: dict, path: Path, scale: float) -> bool:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set_ylim(-0.02, 1.02)
     right.set_xlabel("search size k")
-    right.set_ylabel("P(best ≥ claimed)")
-    right.set_title("chance a search finds the claimed effect")
+    right.set_ylabel(f"P(best ≥ {what.split(' (')[0]})")
+    right.set_title(f"chance a search finds the {what.split(' (')[0]}")
     _save(fig, path)
     return True
 
@@ -233,7 +255,7 @@ def stability_plot(results: dict, path: Path, scale: float) -> bool:
             yerr=[[(sd["value"] - low) * scale], [(high - sd["value"]) * scale]],
             fmt="o",
             capsize=5,
-            color=COLOURS[i % len(COLOURS)],
+            color=colour(i),
         )
     for pair in spreads:
         for arm, reported in pair["reported_sd"].items():
@@ -255,7 +277,7 @@ def stability_plot(results: dict, path: Path, scale: float) -> bool:
                 [p[arm] * scale for p in points],
                 marker="o",
                 label=arm,
-                color=COLOURS[(len(drawn) - 1) % len(COLOURS)],
+                color=colour(len(drawn) - 1),
             )
             if numeric:
                 right.set_xscale("log")
@@ -280,13 +302,14 @@ def speed_plot(results: dict, path: Path) -> bool:
         return False
     fig, axes = plt.subplots(1, len(speed), figsize=(5.2 * len(speed), 3.8), squeeze=False)
     for ax, (metric, found) in zip(axes[0], speed.items(), strict=True):
-        for colour, (arm, summary) in zip(COLOURS, found["arms"].items(), strict=False):
+        for i, (arm, summary) in enumerate(found["arms"].items()):
+            shade = colour(i)
             reach = summary.get("reach")
             if not reach or not reach["at"]:
                 continue
             xs = [0.0, *reach["at"]]
-            ax.step(xs, [0.0, *reach["share"]], where="post", color=colour, label=f"{arm} (n={reach['n']})")
-            ax.fill_between(xs, [0.0, *reach["low"]], [0.0, *reach["high"]], step="post", color=colour, alpha=0.2)
+            ax.step(xs, [0.0, *reach["share"]], where="post", color=shade, label=f"{arm} (n={reach['n']})")
+            ax.fill_between(xs, [0.0, *reach["low"]], [0.0, *reach["high"]], step="post", color=shade, alpha=0.2)
         ax.set_ylim(0, 1.02)
         ax.set_title(f"{metric}: reached the target by")
         ax.set_xlabel(found["target"].get("axis", "updates").replace("_", " "))

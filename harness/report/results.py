@@ -94,6 +94,7 @@ class Results(_Strict):
     mlflow: dict[str, str] | None = None  # experiment_id and campaign_run_id in the store the report was read from
     scale: dict[str, str] | None = None  # speed claims: {kind: log_ratio, axis}; None: differences
     speed: dict[str, Any] | None = None  # per time-to-target metric: its target and each arm's times
+    ranking: dict[str, Any] | None = None  # every arm's mean of the suite's ranking metric, best first
     checks: list[dict[str, Any]] = []  # facts every run must show: the worst run against a bound
     in_progress: dict[str, Any] | None = None  # made while the campaign ran: planned and finished runs per arm
 

@@ -40,7 +40,7 @@ def headline_curves(results: dict) -> list[tuple[str, dict]]:
     headline = results["comparison"]
     if not headline:
         return []
-    same = ("baseline", "treatment", "claimed_effect", "axis")  # the claim's pair, on its scale, held to its claim
+    same = ("baseline", "treatment", "claimed_effect", "torture_threshold", "axis")  # the claim's pair, scale, claim
     curves = [
         (f"best of k seeds, {c['protocol']}", c["torture"])
         for c in results["comparisons"]
