@@ -174,7 +174,7 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         metrics_out["step_eval_s"] = clock.eval_s
     if settings.model.foldable_batch_norm():
         metrics_out[BN_FOLD] = folding_error(model, test.x, eval_batch)
-    if initial is not None and hasattr(batches, "__getitem__"):  # indexable batches (not the tf.data pipeline)
+    if initial is not None and hasattr(batches, "__getitem__") and len(batches) >= accumulated:  # not tf.data
         batches.set_epoch(0)
         build = lambda: settings.model.build(data.input_shape, outputs, seed, **extra)  # noqa: E731
         config = settings.optimizer.model_dump()
