@@ -94,12 +94,31 @@ def index_row(results: dict, folder: Path, link: str) -> str:
         f"`{results.get('suite') or parts[0]}`",
         results.get("title") or MISSING,
         profile,
-        (f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING)) + _older(results),
+        (f"**{verdict}**" if verdict else ("no comparison" if not comparison else MISSING))
+        + _others(results)
+        + _older(results),
         format_effect(comparison.get("effect"), metric, speed),
         format_delta(claimed, metric, speed) if _finite(claimed) else ("direction" if comparison else MISSING),
         f"[report]({link}/report.md)",
     ]
     return "| " + " | ".join(_cell(str(cell)) for cell in cells) + " |"
+
+
+def _others(results: dict) -> str:
+    """The suite's other verdicts and its checks, in a few words each (a suite may hold several claims)."""
+    headline = results.get("comparison") or {}
+    said = [
+        f"`{c['treatment']}` − `{c['baseline']}` ({c['protocol']}): {c['verdict']['label']}"
+        for c in results.get("comparisons") or []
+        if (c["baseline"], c["treatment"], c["metric"])
+        != tuple(headline.get(k) for k in ("baseline", "treatment", "metric"))
+    ]
+    said += [
+        f"check {check['name']}: {'holds' if check['holds'] else 'not checked' if check['holds'] is None else 'FAILS'} "
+        f"({check['n_pass']} of {check['n_runs']} runs)"
+        for check in results.get("checks") or []
+    ]
+    return f" — also: {'; '.join(said)}" if said else ""
 
 
 def _older(results: dict) -> str:
