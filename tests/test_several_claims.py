@@ -1,0 +1,49 @@
+"""A suite of several claims: direction claims get a torture meter, arms a ranking, the index every verdict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from harness.cli import main
+from tests.conftest import ROOT
+
+SYNTHETIC = ROOT / "tests" / "suites" / "synthetic.yaml"
+
+
+@pytest.mark.slow
+def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the_index(workspace, tmp_path):
+    data = yaml.safe_load(SYNTHETIC.read_text())
+    for role in ("baseline", "treatment"):
+        del data["claim"][role]["reported"]
+    data["claim"]["margin"] = 0.005  # "treatment is better": a direction
+    data["arms"]["worse"] = {"description": "effect -1 point", "params": {"effect": -0.01}}
+    data["comparisons"] = [
+        {"baseline": "baseline", "treatment": "treatment"},
+        {"baseline": "worse", "treatment": "baseline", "metric": "val_accuracy", "margin": 0.002, "why": "its own"},
+    ]
+    data["ranking"] = "test_accuracy"
+    data["checks"] = {"in_range": {"metric": "test_accuracy", "above": 0.5, "arms": ["treatment"]}}
+    path = tmp_path / "directions.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["campaign", str(path), "--profile", "smoke", "--reports-dir", "out"]) == 0
+    folder = workspace / "out" / "synthetic" / "smoke"
+    results = json.loads((folder / "results.json").read_text())
+    headline = results["comparison"]
+    assert headline["claimed_effect"] is None and headline["torture_threshold"] == 0.005
+    assert len(headline["torture"]["prob_reaches_claimed"]) == headline["n_pairs"]
+    assert results["torture_configs"]["prob_reaches_claimed"]  # the tuned report's search over settings too
+    ranked = [row["arm"] for row in results["ranking"]["arms"]]
+    assert ranked == ["treatment", "baseline", "worse"]  # +2 points, 0, -1 point (sd 0.01 per seed)
+    means = [row["mean"]["value"] for row in results["ranking"]["arms"]]
+    assert means == sorted(means, reverse=True) and all(row["mean"]["n"] == 3 for row in results["ranking"]["arms"])
+    assert results["untuned"]["ranking"]["arms"][0]["arm"] == "treatment"
+    [check] = results["checks"]
+    assert check["holds"] and check["n_runs"] == 3 and check["worst"]["arm"] == "treatment"
+    report = (folder / "report.md").read_text()
+    assert "## The torture meter" in report and "ahead by more than the margin" in report
+    assert "## Ranking of the arms" in report and "untuned rank" in report
+    index = (workspace / "out" / "index.md").read_text()
+    assert "also: `baseline` − `worse` (val_accuracy):" in index and "check in_range: holds (3 of 3 runs)" in index
