@@ -34,6 +34,26 @@ def optimizer_chain(optimizer: keras.optimizers.Optimizer) -> list[keras.optimiz
     return chain
 
 
+SCHEDULE_POINTS = 100  # points of a schedule's curve over a run (exact values, not measured)
+
+
+def schedule_curves(optimizer: keras.optimizers.Optimizer, updates: int) -> dict[str, list[float]]:
+    """What the optimizer's schedules give at ``SCHEDULE_POINTS`` updates spread over ``updates``:
+    ``schedule.lr`` (a learning-rate schedule) and ``schedule.momentum`` (a cycled momentum), at
+    ``schedule.at_updates``; {} when neither varies."""
+    from harness.optimizers import CycledMomentum
+
+    steps = np.unique(np.linspace(0, max(updates - 1, 0), SCHEDULE_POINTS).astype(int))
+    curves: dict[str, list[float]] = {}
+    for link in optimizer_chain(optimizer):
+        rate = getattr(link, "_learning_rate", None)
+        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule) and "schedule.lr" not in curves:
+            curves["schedule.lr"] = [float(keras.ops.convert_to_numpy(rate(int(step)))) for step in steps]
+        if isinstance(link, CycledMomentum):
+            curves["schedule.momentum"] = [float(link.schedule.momentum(int(step))) for step in steps]
+    return curves | {"schedule.at_updates": [float(step) for step in steps]} if curves else {}
+
+
 def compile_loss(loss: str | dict, outputs: int, logits: bool):
     """``loss: auto`` → binary (one output) or sparse categorical cross-entropy, ``from_logits`` as the model
     says; otherwise the Keras loss named or configured. Returns (loss, metrics)."""

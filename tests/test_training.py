@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 from keras.src.utils.python_utils import is_default
 
 from harness.training import FollowEpoch, OrderedBatches, StepClock, StopOnNonFinite, TrainingClock, training_clock
@@ -65,7 +66,8 @@ def test_stop_on_non_finite_records_the_divergence():
 
 def _fit_with(clock: TrainingClock, epochs: int = 3) -> TrainingClock:
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", steps_per_execution=2)
+    per_call = 1 if keras.backend.backend() == "torch" else 2  # PyTorch runs one step per call
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", steps_per_execution=per_call)
     x = np.random.default_rng(0).normal(size=(40, 2)).astype("float32")
     model.fit(x, x[:, :1], batch_size=4, epochs=epochs, validation_data=(x, x[:, :1]), verbose=0, callbacks=[clock])
     return clock
@@ -93,3 +95,21 @@ def test_the_epoch_clock_records_the_positions_the_step_clock_records():
 def test_a_budget_stops_the_step_clock_inside_an_epoch():
     clock = _fit_with(training_clock(10, budget=14))
     assert clock.grad_evals == 14 and clock.history["at_grad_evals"] == [10.0, 14.0]
+
+
+def test_schedule_curves_give_the_exact_learning_rate_and_cycled_momentum_over_the_planned_updates():
+    from harness.optimizers import CycledMomentum, OneCycle
+    from harness.training import SCHEDULE_POINTS, schedule_curves
+
+    schedule = OneCycle(0.1, total_steps=1000)
+    curves = schedule_curves(CycledMomentum(keras.optimizers.SGD(schedule, momentum=0.9), schedule), 1000)
+    steps = curves["schedule.at_updates"]
+    assert len(steps) == SCHEDULE_POINTS and steps[0] == 0 and steps[-1] == 999
+    assert curves["schedule.lr"] == [pytest.approx(float(schedule(int(s))), rel=1e-6) for s in steps]
+    assert max(curves["schedule.lr"]) == pytest.approx(0.1, rel=0.02) and curves["schedule.lr"][0] == pytest.approx(
+        0.004
+    )
+    assert curves["schedule.momentum"][0] == pytest.approx(0.95) and min(curves["schedule.momentum"]) < 0.86
+    cosine = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=50)
+    assert schedule_curves(keras.optimizers.Adam(cosine), 50)["schedule.lr"][-1] == pytest.approx(float(cosine(49)))
+    assert schedule_curves(keras.optimizers.SGD(0.01, momentum=0.9), 1000) == {}  # constant: nothing to draw

@@ -15,6 +15,7 @@ from harness.report.figures import (
     effects_plot,
     grid_plot,
     paired_plot,
+    schedule_plot,
     speed_plot,
     stability_plot,
     torture_plot,
@@ -161,6 +162,8 @@ def write_report(
         )
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
+    if schedule_plot(results, out / "schedules.png"):
+        figures.append(("schedules.png", "Each arm's learning-rate (and momentum) schedule over its planned updates"))
     write_text_atomic(out / "results.json", dump(results))
     write_text_atomic(out / RUNS_FILE, runs.to_csv(table))
     markdown = render(results, figures)

@@ -23,6 +23,7 @@ from harness.trial import DIVERGED, FAILED, OK
 from harness.verdict import assess
 
 MAX_MISSING_SHARE = 0.1  # a verdict with more of its pairs lost to failed runs is marked incomplete
+SCHEDULE_AXIS = "schedule.at_updates"  # recorded with schedule.lr / schedule.momentum (harness.training)
 CURVE_KEYS = ("val_accuracy", "epoch_test_accuracy", "loss", "pretrain_val_accuracy")
 PROVENANCE_KEYS = (
     "git_commit",
@@ -188,6 +189,15 @@ def one_backend(records: list[TrialRecord], backend: str | None, pool: bool) -> 
             "pooled silently — report one with --backend NAME, or pool them with --pool-backends (the report says so)"
         )
     return records, (f"pooled across backends: {listed}" if len(counts) > 1 else next(iter(counts), "none"))
+
+
+def _schedule(runs: list[TrialRecord]) -> dict[str, list[float]] | None:
+    """The arm's learning-rate (and momentum) schedule over its updates, from its first run that has one
+    (a schedule is exact, the same for every seed of an untuned arm)."""
+    found = next((r.history for r in sorted(runs, key=lambda r: r.seed_index) if r.history.get(SCHEDULE_AXIS)), None)
+    return (
+        {key.removeprefix("schedule."): found[key] for key in found if key.startswith("schedule.")} if found else None
+    )
 
 
 def _band(runs: list[list[float]]) -> dict:
@@ -403,6 +413,7 @@ def analyse(
                 for key in CURVE_KEYS
                 if any(r.history.get(key) for r in scored)
             },
+            "schedule": _schedule(scored),
         }
 
     family = sum(len(suite.judged_on(comparison)) for comparison in suite.all_comparisons())

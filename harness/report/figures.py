@@ -113,6 +113,25 @@ def curves_plot(results: dict, path: Path) -> bool:
     return True
 
 
+def schedule_plot(results: dict, path: Path) -> bool:
+    """Each arm's learning rate (and cycled momentum) over its planned updates; False if no arm has a schedule."""
+    arms = {name: arm["schedule"] for name, arm in results["arms"].items() if arm.get("schedule")}
+    if not arms:
+        return False
+    keys = [key for key in ("lr", "momentum") if any(key in schedule for schedule in arms.values())]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for i, (name, schedule) in enumerate(arms.items()):
+            if key in schedule:
+                ax.plot(schedule["at_updates"], schedule[key], color=colour(i), label=name)
+        ax.set_xlabel("optimizer updates")
+        ax.set_ylabel("learning rate" if key == "lr" else "momentum (β₁)")
+        ax.set_title("learning-rate schedule" if key == "lr" else "momentum schedule")
+        ax.legend(fontsize=8, frameon=False)
+    _save(fig, path)
+    return True
+
+
 def effects_plot(results: dict, path: Path, scale: float) -> bool:
     """Every comparison's mean effect with its 95% CI, one colour per protocol, one panel per scale
     (differences; speed-ups on a log axis); False if only one comparison."""

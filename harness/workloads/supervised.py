@@ -33,6 +33,7 @@ from harness.training import (
     make_optimizer,
     merge_history,
     optimizer_chain,
+    schedule_curves,
     steps_per_execution,
     training_clock,
 )
@@ -143,6 +144,8 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     merge_history(history, fitted)
     history["epoch_time_s"] = timer.seconds
     history |= clock.history
+    planned = training.grad_eval_budget or epochs * len(batches)
+    history |= schedule_curves(optimizer, planned // settings.updates_per_batch())
     metrics_out: dict[str, float] = {}
     if tested:
         history["epoch_test_accuracy"], history["epoch_test_loss"] = tested.accuracy, tested.loss
@@ -164,7 +167,6 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     metrics_out["epochs_run"] = float(len(timer.seconds))
     metrics_out |= {name: value for name, value in clock.position().items() if name != "epochs"}
     metrics_out["train_s"] = metrics_out.pop("seconds")
-    planned = training.grad_eval_budget or epochs * len(batches)
     metrics_out |= {
         "planned_grad_evals": float(planned),
         "planned_updates": float(planned // settings.updates_per_batch()),

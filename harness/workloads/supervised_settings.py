@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from harness import keras_config
 from harness.workloads.components import (
     ACCUMULATION_GAP,
     AXES,
@@ -87,6 +88,11 @@ class SupervisedSettings(WorkloadSettings):
             found |= {f"{STEP}at_{axis}": INFO for axis in AXES}
         if self.training.test_each_epoch:
             found |= {"epoch_test_accuracy": TEST, "epoch_test_loss": TEST}
+        classes = set(self.optimizer.classes())
+        if classes & set(keras_config.catalog()["schedule"]):
+            found |= {"schedule.lr": INFO, "schedule.at_updates": INFO}
+        if "CycledMomentum" in classes:
+            found |= {"schedule.momentum": INFO, "schedule.at_updates": INFO}
         return found
 
     def problems(self) -> list[str]:
