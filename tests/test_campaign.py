@@ -257,6 +257,10 @@ def test_cifar_smoke_campaign_reports_spread_and_names_the_jpeg_copy(workspace):
     assert "## Stability: spread across seeds, robustness across the tuning grid" in report
     assert "JPEG quality-75 re-encodings of CIFAR-10" in report.split("## Verdict")[0]  # named at the top
     assert (out / "stability.png").stat().st_size > 10_000
+    schedule = results["arms"]["sgd"]["schedule"]  # lr x1 to epoch 1, then x0.2 (the smoke profile's one decay)
+    steps, rates = schedule["at_updates"], schedule["lr"]
+    assert rates[0] == pytest.approx(0.1) and rates[-1] == pytest.approx(0.02) and sorted(rates, reverse=True) == rates
+    assert len(steps) == len(rates) and (out / "schedules.png").is_file() and "schedules.png" in report
 
 
 def _optuna_states(workspace) -> dict[str, int]:
