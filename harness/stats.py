@@ -102,6 +102,20 @@ def t_ci(values, *, confidence: float = CONFIDENCE) -> Estimate:
     return Estimate(value, float(interval.low), float(interval.high), array.size, "t", confidence)
 
 
+def trend(x, y, *, confidence: float = CONFIDENCE) -> dict:
+    """Least-squares slope of ``y`` on ``x`` with its t interval (n − 2 degrees of freedom) and the
+    two-sided p of no trend; needs at least two distinct x and three points."""
+    xs, ys = _as_array(x), _as_array(y)
+    if xs.size != ys.size or xs.size < 3 or np.ptp(xs) == 0:
+        raise ValueError("a trend needs at least 3 points at 2 or more distinct x")
+    fit = st.linregress(xs, ys)
+    half = float(st.t.ppf(0.5 + confidence / 2, xs.size - 2) * fit.stderr)
+    slope = Estimate(
+        float(fit.slope), float(fit.slope) - half, float(fit.slope) + half, int(xs.size), "OLS t", confidence
+    )
+    return {"slope": slope.as_dict(), "p": float(fit.pvalue)}
+
+
 def mean_ci(values, *, method: str = "t", seed: int = 0) -> Estimate:
     """Mean with a 95% CI: ``t`` (default), or a bootstrap ``BCa`` / ``percentile`` interval."""
     return t_ci(values) if method == "t" else bootstrap_ci(values, np.mean, method=method, seed=seed)

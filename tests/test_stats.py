@@ -306,3 +306,30 @@ def test_sequential_power_and_seeds_exceed_fixed_n_and_agree_with_simulation():
     half = stats.critical_value(sequential, sequential_max=30) * x.std(axis=1, ddof=1) / np.sqrt(sequential)
     assert (np.abs(x.mean(axis=1)) > half).mean() == pytest.approx(power, abs=0.01)
     assert stats.seeds_for_equivalence(1.0, 0.5, sequential_max=30) > stats.seeds_for_equivalence(1.0, 0.5)
+
+
+def test_trend_is_the_least_squares_slope_with_a_t_interval():
+    rng = np.random.default_rng(3)
+    x = np.repeat([11.3, 12.3, 13.3], 10)  # log2 of 2,500 / 5,000 / 10,000 images
+    y = -0.004 * x + rng.normal(0, 0.002, x.size)
+    found = stats.trend(x, y)
+    slope = found["slope"]
+    assert slope["value"] == pytest.approx(np.polyfit(x, y, 1)[0])
+    assert slope["low"] < -0.004 < slope["high"] and slope["high"] < 0 and found["p"] < 0.001 and slope["n"] == 30
+    residuals = y - np.polyval(np.polyfit(x, y, 1), x)
+    se = np.sqrt(residuals @ residuals / (x.size - 2) / ((x - x.mean()) @ (x - x.mean())))
+    assert slope["high"] - slope["value"] == pytest.approx(st.t.ppf(0.975, x.size - 2) * se)
+    with pytest.raises(ValueError, match="distinct x"):
+        stats.trend([1, 1, 1], [0.1, 0.2, 0.3])
+
+
+def test_a_grid_over_one_numeric_setting_reports_the_effect_trend_per_doubling():
+    from harness.report.analysis import _grid_trend
+
+    points = [{"data.limit_train": n} for n in (2500, 5000, 10000)]
+    runs = [(i, 0.03 - 0.01 * (i % 3)) for i in range(9)]  # -1 point per doubling, exactly
+    found = _grid_trend(points, runs)
+    assert found["setting"] == "data.limit_train" and found["per"] == "doubling"
+    assert found["slope"]["value"] == pytest.approx(-0.01)
+    assert _grid_trend([{"a": 1, "b": 2}, {"a": 2, "b": 2}], runs[:2]) is None  # two settings: no single trend
+    assert _grid_trend([{"opt": "sgd"}, {"opt": "adam"}], runs[:4]) is None  # not numeric

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
@@ -148,6 +149,7 @@ def grid_summary(suite: Suite, profile: str, comparison: dict | None) -> dict | 
     best_index, best_effect = max(runs, key=lambda run: run[1])
     claimed = comparison["claimed_effect"]
     return {
+        "trend": _grid_trend(points, runs),
         "settings": list(suite.profiles[profile].grid),
         "n_points": len(points),
         "points": points,
@@ -164,6 +166,21 @@ def grid_summary(suite: Suite, profile: str, comparison: dict | None) -> dict | 
         "share_reaching_claim": stats.share_at_least(effects, claimed).as_dict() if claimed else None,
         "share_negative": stats.share_at_least(-effects, np.nextafter(0.0, 1.0)).as_dict(),
     }
+
+
+def _grid_trend(points: list[dict], runs: list[tuple[int, float]]) -> dict | None:
+    """A grid over one numeric setting: the per-run effect's least-squares slope per doubling of the
+    setting (its log2; the raw value if any is not positive), with a 95% CI and p; else None."""
+    values = [next(iter(p.values())) for p in points] if all(len(p) == 1 for p in points) else []
+    if not values or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return None
+    doubling = all(v > 0 for v in values)
+    x = [math.log2(values[i % len(points)]) if doubling else values[i % len(points)] for i, _ in runs]
+    if len(set(x)) < 2 or len(x) < 3:
+        return None
+    return {"setting": next(iter(points[0])), "per": "doubling" if doubling else "unit"} | stats.trend(
+        x, [effect for _, effect in runs]
+    )
 
 
 class NoResults(LookupError):

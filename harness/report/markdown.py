@@ -479,6 +479,17 @@ def _grid(results: dict, fmt: Formatter) -> list[str]:
     ]
     lines += [_row(point(p["point"]), fmt.ci(p["effect"], delta=True)) for p in grid["per_point"]]
     lines.append("")
+    if trend := grid.get("trend"):
+        per = (
+            f"per doubling of `{trend['setting']}`"
+            if trend["per"] == "doubling"
+            else f"per unit of `{trend['setting']}`"
+        )
+        lines += [
+            f"Trend: the effect changes by {fmt.ci(trend['slope'], delta=True)} {per} (least-squares slope over "
+            f"every run, t interval; p = {_p(trend['p'])} for no trend).",
+            "",
+        ]
     return lines
 
 
