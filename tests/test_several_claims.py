@@ -43,6 +43,7 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     [check] = results["checks"]
     assert check["holds"] and check["n_runs"] == 3 and check["worst"]["arm"] == "treatment"
     report = (folder / "report.md").read_text()
+    assert "landscape.png" in report and (folder / "landscape.png").stat().st_size > 5_000  # treatment: lr × epochs
     assert "## The torture meter" in report and "ahead by more than the margin" in report
     assert "## Ranking of the arms" in report and "untuned rank" in report
     index = (workspace / "out" / "index.md").read_text()

@@ -14,6 +14,7 @@ from harness.report.figures import (
     curves_plot,
     effects_plot,
     grid_plot,
+    landscape_plot,
     paired_plot,
     schedule_plot,
     speed_plot,
@@ -142,6 +143,10 @@ def write_report(
         )
     if effects_plot(results, out / "effects.png", scale):
         figures.append(("effects.png", "Every comparison under every protocol: mean paired difference and 95% CI"))
+    if landscape_plot(results, out / "landscape.png"):
+        figures.append(
+            ("landscape.png", "Each arm's sweep over its two tuned settings, coloured by the tuning objective")
+        )
     if budget_plot(results, out / "budget.png"):
         figures.append(
             ("budget.png", "Expected best validation score after k tuning trials per arm, with 95% bootstrap bands")

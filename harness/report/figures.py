@@ -132,6 +132,46 @@ def schedule_plot(results: dict, path: Path) -> bool:
     return True
 
 
+def landscape_plot(results: dict, path: Path) -> bool:
+    """Each arm's sweep over two numeric settings: every trial at its (x, y), coloured by the tuning
+    objective, the best ringed; False unless some arm searched exactly two numeric settings."""
+    tuning = results.get("tuning") or {}
+    panels = {}
+    for name, arm in (tuning.get("arms") or {}).items():
+        space = {k: v for k, v in arm["search_space"].items() if "low" in v}
+        trials = [t for t in arm["trials"] if t["value"] is not None and all(k in t["params"] for k in space)]
+        if len(space) == 2 and len(arm["search_space"]) == 2 and len(trials) >= 2:
+            panels[name] = (space, trials, arm["best_params"])
+    if not panels:
+        return False
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8), squeeze=False)
+    values = [t["value"] for _, trials, _ in panels.values() for t in trials]
+    low, high = min(values), max(values)
+    for ax, (name, (space, trials, best)) in zip(axes[0], panels.items(), strict=True):
+        (x, x_spec), (y, y_spec) = space.items()
+        drawn = ax.scatter(
+            [t["params"][x] for t in trials],
+            [t["params"][y] for t in trials],
+            c=[t["value"] for t in trials],
+            cmap="viridis",
+            vmin=low,
+            vmax=high,
+            s=36,
+        )
+        if best:
+            ax.scatter([best[x]], [best[y]], s=140, facecolors="none", edgecolors="red", label="best")
+            ax.legend(fontsize=8, frameon=False)
+        ax.set_xscale("log" if x_spec.get("log") else "linear")
+        ax.set_yscale("log" if y_spec.get("log") else "linear")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_title(f"{name} ({len(trials)} trials)")
+    fig.colorbar(drawn, ax=axes[0].tolist(), label=tuning["objective"])
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def effects_plot(results: dict, path: Path, scale: float) -> bool:
     """Every comparison's mean effect with its 95% CI, one colour per protocol, one panel per scale
     (differences; speed-ups on a log axis); False if only one comparison."""
