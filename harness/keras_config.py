@@ -32,6 +32,12 @@ RUNTIME = {
     "batch_size": "examples per batch",
     "train_examples": "training examples",
 }
+RANGE_RUNTIME = {  # with training.range_test: what the run's own range test suggested
+    "range_low": "the lower of the range test's two suggestions",
+    "range_high": "the higher of the range test's two suggestions",
+    "range_steepest": "the learning rate where the range test's loss fell fastest",
+    "range_min_over_10": "the range test's lowest-loss learning rate ÷ 10",
+}
 NESTED = {"learning_rate": "schedule", "inner": "optimizer", "inner_optimizer": "optimizer", "schedule": "schedule"}
 HARNESS_OPTIMIZERS = ("CycledMomentum", "Heun", "LazyAdam", "Lookahead", "MaskedLazy")
 HARNESS_SCHEDULES = ("CyclicalLearningRate", "OneCycle")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from harness import keras_config
 from harness.derived import DERIVED_KINDS, Derived, TimeToTarget, curve_range
-from harness.keras_config import RUNTIME
+from harness.keras_config import RANGE_RUNTIME, RUNTIME
 from harness.registry import WORKLOAD_SETTINGS, UnknownName, did_you_mean
 from harness.search_space import Param, Tuning
 from harness.workloads.components import SELECTS_ON_TEST, STEP, VALIDATION, WorkloadSettings, axis_key
@@ -822,7 +822,9 @@ def _optimizer_problems(model: type[WorkloadSettings], merged: dict) -> list[str
     if "optimizer" not in model.model_fields or "optimizer" not in merged:
         return []
     variables = merged.get("vars") if isinstance(merged.get("vars"), dict) else {}
-    return keras_config.problems(merged["optimizer"], "optimizer", "optimizer", set(RUNTIME) | set(variables))
+    training = merged.get("training") if isinstance(merged.get("training"), dict) else {}
+    names = set(RUNTIME) | set(variables) | (set(RANGE_RUNTIME) if training.get("range_test") else set())
+    return keras_config.problems(merged["optimizer"], "optimizer", "optimizer", names)
 
 
 def _settings_problems(data: dict) -> list[str]:

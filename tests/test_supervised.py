@@ -307,3 +307,40 @@ def test_stability_pairs_must_name_arms(tmp_path):
         "stability.0.reported_sd: 'lookahead_sgd' is neither this pair's baseline nor treatment",
         "stability.1.reported_sd: 'sgd' is neither this pair's baseline nor treatment",
     ]
+
+
+def test_a_range_test_runs_first_and_its_suggestions_set_the_learning_rate(tiny_images):
+    """Its reading and curve are recorded; the optimizer's ${range_high} is the run's own suggestion."""
+    make_deterministic(5)
+    training = {"epochs": 1, "range_test": {"start": 1e-5, "end": 10.0, "steps": 40}}
+    optimizer = {"class_name": "SGD", "config": {"learning_rate": "${range_high}", "momentum": 0.9}}
+    settings = _tiny(training=training, optimizer=optimizer)
+    outcome = run(settings, seed=5)
+    metrics, history = outcome.metrics, outcome.history
+    assert set(metrics) == set(settings.metrics()) and set(history) == set(settings.curves())
+    assert 1e-5 <= metrics["range_steepest_lr"] <= 10 and metrics["range_diverges"] in (0.0, 1.0)
+    lr = history["range.lr"]
+    assert lr[0] == pytest.approx(1e-5) and lr == sorted(lr) and len(history["range.loss"]) == len(lr)
+    high = max(metrics["range_steepest_lr"], metrics["range_min_loss_lr_over_10"])
+    assert metrics["range_log10_spread"] == pytest.approx(np.log10(high / min(metrics["range_steepest_lr"], high)))
+    make_deterministic(5)
+    fixed = run(
+        _tiny(training=training, optimizer={"class_name": "SGD", "config": {"learning_rate": high, "momentum": 0.9}}),
+        seed=5,
+    )
+    assert fixed.history["loss"] == history["loss"]  # the same training as with that number written in
+
+
+def test_corrupted_pipelines_break_what_they_say(tiny_images):
+    from harness.workloads.supervised import splits
+
+    clean = _tiny()
+    train, _, test = splits(_tiny_dataset(), clean, 5)
+    shuffled, _, shuffled_test = splits(_tiny_dataset(), _tiny(data={"corrupt": "shuffled_labels"}), 5)
+    assert np.array_equal(shuffled.x, train.x) and not np.array_equal(shuffled.y, train.y)
+    assert sorted(shuffled.y) == sorted(train.y) and np.array_equal(shuffled_test.y, test.y)  # test labels true
+    raw = _tiny(data={"corrupt": "unscaled", "normalize": "none"})
+    unscaled, _, unscaled_test = splits(_tiny_dataset(), raw, 5)
+    assert np.array_equal(unscaled.x, train.x.astype("float32") * 255) and unscaled_test.x.max() > 255
+    assert any("per_channel would undo" in p for p in _tiny(data={"corrupt": "unscaled"}).problems())
+    assert "corrupt" not in clean.model_dump()["data"]  # a clean pipeline's settings (and hash) as before

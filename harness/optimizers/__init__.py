@@ -8,7 +8,7 @@ from harness.optimizers.heun import Heun, TwiceEachBatch
 from harness.optimizers.lazy import LazyAdam, MaskedLazy
 from harness.optimizers.lookahead import Lookahead, SlowWeightsEvaluation
 from harness.optimizers.momentum import CycledMomentum
-from harness.optimizers.range_test import RangeTest, lr_range_test, plot_range_test
+from harness.optimizers.range_test import RangeTest, lr_range_test, plot_range_test, read_range_test
 from harness.optimizers.schedules import CyclicalLearningRate, OneCycle
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "TwiceEachBatch",
     "lr_range_test",
     "plot_range_test",
+    "read_range_test",
 ]

@@ -91,6 +91,8 @@ def lr_range_test(
         optimizer.learning_rate = original_rate
     taken, curve = rates[: len(losses)], np.array(smoothed)
     finite = np.isfinite(curve)
+    if not finite.any():  # not one finite loss: nothing to suggest (a broken model or input)
+        return RangeTest(taken, np.array(losses), curve, stopped, math.nan, math.nan)
     slopes = np.gradient(curve[finite], np.log(taken[finite])) if finite.sum() > 1 else np.zeros(1)
     return RangeTest(
         taken,
@@ -100,6 +102,36 @@ def lr_range_test(
         float(taken[finite][int(np.argmin(slopes))]),
         float(taken[finite][int(np.nanargmin(curve[finite]))] / 10),
     )
+
+
+FLAT = 0.05  # the first tenth of the test moves the smoothed loss by less than this fraction: a flat start
+DESCENT = 0.9  # the smoothed loss falls to this fraction of its start: a descent region
+
+
+def read_range_test(result: RangeTest) -> dict[str, float]:
+    """Smith's reading of a range test as numbers: the two suggestions, the spread between them (in
+    decades), and 0/1 flags for a flat start, a descent, a divergence, all three regions, and a
+    curve that signals a broken setup (no descent, or a non-finite loss before the descent)."""
+    curve = result.smoothed
+    start = curve[0] if curve.size and np.isfinite(curve[0]) else math.nan
+    head = curve[: max(2, curve.size // 10)]
+    flat = bool(np.isfinite(start) and np.all(np.abs(head - start) <= FLAT * abs(start)))
+    descending = np.flatnonzero(curve <= DESCENT * start) if np.isfinite(start) else np.array([], int)
+    broken_at = np.flatnonzero(~np.isfinite(result.losses))
+    descends = descending.size > 0
+    early_gap = broken_at.size > 0 and (not descends or broken_at[0] < descending[0])
+    diverges = not result.stopped.startswith("reached")
+    low, high = sorted((result.steepest, result.min_loss_over_10))
+    return {
+        "range_steepest_lr": result.steepest,
+        "range_min_loss_lr_over_10": result.min_loss_over_10,
+        "range_log10_spread": float(np.log10(high / low)) if low > 0 else math.nan,
+        "range_flat_start": float(flat),
+        "range_descends": float(descends),
+        "range_diverges": float(diverges),
+        "range_three_regions": float(flat and descends and diverges),
+        "range_flagged": float(not descends or early_gap),
+    }
 
 
 def plot_range_test(result: RangeTest, ax=None):

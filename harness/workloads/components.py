@@ -69,7 +69,14 @@ class DataOptions(Strict):
     kind: ClassVar[str]  # "images" | "tokens"
     channels: ClassVar[bool] = False  # images with a channel axis (NHWC), which augmentation needs
 
+    added_later: ClassVar[frozenset[str]] = frozenset({"corrupt"})
+
     validation: Validation = Validation()
+    corrupt: Literal["none", "shuffled_labels", "unscaled"] = Field(
+        "none",
+        description="a deliberately broken pipeline: shuffled_labels (training labels permuted per seed) or "
+        "unscaled (inputs × 255, as if scaling were forgotten)",
+    )
     limit_train: PositiveInt | None = Field(None, description="a fixed stratified N of the training examples")
     limit_test: PositiveInt | None = Field(None, description="a fixed stratified N of the test examples (smoke)")
     augmentation: Augmentation | None = Field(None, description="image augmentation of the training batches")
@@ -123,6 +130,16 @@ DataSpec = Annotated[FashionMNIST | CIFAR10 | IMDB, Field(discriminator="name")]
 
 
 # models -------------------------------------------------------------------------------------
+RANGE_METRICS = {  # what a run with training.range_test records (harness.optimizers.range_test)
+    "range_steepest_lr": "learning rate where the smoothed loss fell fastest",
+    "range_min_loss_lr_over_10": "learning rate of the lowest smoothed loss ÷ 10",
+    "range_log10_spread": "log10(range_high / range_low)",
+    "range_flat_start": "1 if the loss barely moves over the first tenth of the test",
+    "range_descends": "1 if the smoothed loss falls to ≤ 90% of its start",
+    "range_diverges": "1 if the loss blew up (passed the divergence bound or went non-finite)",
+    "range_three_regions": "1 if flat start, descent and divergence all appear",
+    "range_flagged": "1 if the curve signals a broken setup: a non-finite loss before any descent, or no descent",
+}
 BN_FOLD = "bn_fold_max_abs_diff"  # largest |Δ predicted probability| on the test set after folding BN
 ACCUMULATION_GAP = "accumulation_first_update_max_abs_diff"  # largest |Δ weight|: k accumulated batches vs one
 
@@ -250,8 +267,25 @@ class OptimizerSpec(Strict):
         return steps if isinstance(steps, int) and steps > 1 else 1
 
 
+class RangeTest(Strict):
+    """Smith's learning-rate range test, run from the trial's initial weights before it trains: the
+    learning rate rises exponentially from ``start`` to ``end`` over ``steps`` batches (stopping when the
+    smoothed loss passes ``divergence`` × its best or is not finite); weights and optimizer are restored."""
+
+    start: float = Field(1e-7, gt=0)
+    end: float = Field(10.0, gt=0)
+    steps: int = Field(300, ge=10)
+    smoothing: float = Field(0.98, ge=0, lt=1, description="of the exponential moving average of the loss")
+    divergence: float = Field(4.0, gt=1)
+    optimizer: OptimizerSpec | None = Field(
+        None, description="the optimizer the test runs (its learning rate set at every step); default: plain SGD"
+    )
+
+
 class Training(Strict):
     """How the model is trained and evaluated."""
+
+    added_later: ClassVar[frozenset[str]] = frozenset({"range_test"})
 
     batch_size: PositiveInt = 32
     epochs: PositiveInt = 10
@@ -274,6 +308,11 @@ class Training(Strict):
         None,
         description="also score the validation set every N optimizer updates (and after the last): the step.* "
         "curves that speed metrics read; its time is excluded from training time",
+    )
+    range_test: RangeTest | None = Field(
+        None,
+        description="run a learning-rate range test first: its curve, suggestions and flags are recorded, and "
+        "placeholders may use range_low, range_high, range_steepest, range_min_over_10",
     )
     grad_eval_budget: PositiveInt | None = Field(
         None,

@@ -20,7 +20,7 @@ from harness.data.dataset import Dataset, Split
 from harness.data.splits import carve_validation, fixed_subset
 from harness.keras_config import runtime_values
 from harness.models.folding import folding_error
-from harness.optimizers import Lookahead, SlowWeightsEvaluation
+from harness.optimizers import Lookahead, SlowWeightsEvaluation, lr_range_test, read_range_test
 from harness.seeds import derive
 from harness.training import (
     EpochTimer,
@@ -43,11 +43,17 @@ from harness.workloads.supervised_settings import SupervisedSettings
 
 
 def splits(data: Dataset, settings: SupervisedSettings, seed: int) -> tuple[Split, Split | None, Split]:
-    """(train, validation or None, test) as the suite's ``data`` section says."""
+    """(train, validation or None, test) as the suite's ``data`` section says, corrupted if it asks."""
     options, validation = settings.data, settings.data.validation
     kept, held = carve_validation(data.train.y, validation.size, validation.draw, seed, options.limit_train)
-    valid = data.train.take(held) if len(held) else None
-    return data.train.take(kept), valid, data.test.take(fixed_subset(data.test.y, options.limit_test, "test"))
+    found = [data.train.take(kept), data.train.take(held) if len(held) else None]
+    found.append(data.test.take(fixed_subset(data.test.y, options.limit_test, "test")))
+    if options.corrupt == "shuffled_labels":  # training labels only: validation and test stay true
+        order = np.random.default_rng(derive(seed, "corrupt")).permutation(len(found[0].y))
+        found[0] = Split(found[0].x, found[0].y[order])
+    elif options.corrupt == "unscaled":  # every input, as a pipeline that forgot to scale would give them
+        found = [Split(split.x * np.float32(255), split.y) if split else None for split in found]
+    return found[0], found[1], found[2]
 
 
 @contextlib.contextmanager
@@ -77,6 +83,40 @@ def training_batches(settings: SupervisedSettings, train: Split, seed: int, stat
     return batches
 
 
+def range_test(build, spec, train: Split, batch_size: int, loss, values: dict, seed: int) -> tuple[dict, dict]:
+    """The learning-rate range test from the run's initial weights (a copy of its model): its reading
+    (:func:`~harness.optimizers.read_range_test`) and its curves ``range.lr``, ``range.loss``, ``range.smoothed``."""
+    config = spec.optimizer.model_dump() if spec.optimizer else {"class_name": "SGD", "config": {}}
+    config["config"] = {**config["config"], "learning_rate": spec.start}
+    model = build()
+    model.compile(optimizer=make_optimizer(config, values), loss=loss)
+    found = lr_range_test(
+        model,
+        train.x,
+        train.y,
+        start=spec.start,
+        end=spec.end,
+        steps=spec.steps,
+        batch_size=batch_size,
+        smoothing=spec.smoothing,
+        divergence=spec.divergence,
+        seed=seed,
+    )
+    curves = {"range.lr": found.learning_rates, "range.loss": found.losses, "range.smoothed": found.smoothed}
+    return read_range_test(found), {key: [float(v) for v in value] for key, value in curves.items()}
+
+
+def range_values(reading: dict[str, float]) -> dict[str, float]:
+    """The placeholders a range test gives the run's optimizer (:data:`harness.keras_config.RANGE_RUNTIME`)."""
+    steepest, over_10 = reading["range_steepest_lr"], reading["range_min_loss_lr_over_10"]
+    return {
+        "range_steepest": steepest,
+        "range_min_over_10": over_10,
+        "range_low": min(steepest, over_10),
+        "range_high": max(steepest, over_10),
+    }
+
+
 def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) -> Outcome:
     data = settings.data.load()
     train, valid, test = splits(data, settings, seed)
@@ -98,8 +138,13 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     epochs = settings.epochs_to_run(batches_per_epoch)
     budget_updates = training.grad_eval_budget // settings.updates_per_batch() if training.grad_eval_budget else None
     values = runtime_values(len(train), training.batch_size, epochs, settings.vars, budget_updates)
-    optimizer = make_optimizer(settings.optimizer.model_dump(), values, training.mixed_precision)
     loss, metrics = compile_loss(training.loss, outputs, settings.model.logits)
+    ranged: tuple[dict[str, float], dict[str, list[float]]] = ({}, {})
+    if training.range_test:
+        build = lambda: settings.model.build(data.input_shape, outputs, seed, **extra)  # noqa: E731
+        ranged = range_test(build, training.range_test, train, training.batch_size, loss, values, derive(seed, "range"))
+        values |= range_values(ranged[0])
+    optimizer = make_optimizer(settings.optimizer.model_dump(), values, training.mixed_precision)
     model.compile(
         optimizer=optimizer,
         loss=loss,
@@ -174,6 +219,8 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     }
     if training.eval_every_steps:
         metrics_out["step_eval_s"] = clock.eval_s
+    metrics_out |= ranged[0]
+    history |= ranged[1]
     if settings.model.foldable_batch_norm():
         metrics_out[BN_FOLD] = folding_error(model, test.x, eval_batch)
     if initial is not None and hasattr(batches, "__getitem__") and len(batches) >= accumulated:  # not tf.data

@@ -13,6 +13,7 @@ from harness.workloads.components import (
     BN_FOLD,
     INFO,
     PLANNED,
+    RANGE_METRICS,
     SELECTS_ON_TEST,
     STEP,
     TEST,
@@ -70,6 +71,8 @@ class SupervisedSettings(WorkloadSettings):
             found[BN_FOLD] = TEST
         if self.optimizer.accumulation_steps() > 1:
             found[ACCUMULATION_GAP] = INFO
+        if self.training.range_test:
+            found |= dict.fromkeys(RANGE_METRICS, INFO)
         if self.has_validation():
             found |= {"val_accuracy": VALIDATION, "val_loss": VALIDATION}
             found |= {"best_val_accuracy": VALIDATION, "best_val_epoch": VALIDATION}
@@ -88,6 +91,8 @@ class SupervisedSettings(WorkloadSettings):
             found |= {f"{STEP}at_{axis}": INFO for axis in AXES}
         if self.training.test_each_epoch:
             found |= {"epoch_test_accuracy": TEST, "epoch_test_loss": TEST}
+        if self.training.range_test:
+            found |= {"range.lr": INFO, "range.loss": INFO, "range.smoothed": INFO}
         classes = set(self.optimizer.classes())
         if classes & set(keras_config.catalog()["schedule"]):
             found |= {"schedule.lr": INFO, "schedule.at_updates": INFO}
@@ -105,6 +110,10 @@ class SupervisedSettings(WorkloadSettings):
                     f"data.{option}: dataset '{self.data.name}' has no channel axis to augment or normalize "
                     "(images only: cifar10); remove it"
                 )
+        if self.data.corrupt == "unscaled" and self.data.kind != "images":
+            found.append(f"data.corrupt: unscaled multiplies image pixels; dataset '{self.data.name}' has tokens")
+        if self.data.corrupt == "unscaled" and self.data.normalize == "per_channel":
+            found.append("data.corrupt: normalize: per_channel would undo unscaled inputs; set data.normalize: none")
         if self.training.eval_every_steps and not self.has_validation():
             found.append(
                 "data.validation.size: 0 leaves nothing for training.eval_every_steps to score; hold out examples "

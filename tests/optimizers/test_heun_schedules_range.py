@@ -191,3 +191,28 @@ def test_four_accumulated_batches_of_16_equal_one_batch_of_64():
 
     for a, b in zip(trained(16, 4), trained(64, None), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _reading(losses: list[float], stopped: str = "loss above 4.0x its best"):
+    from harness.optimizers import RangeTest, read_range_test
+
+    rates = np.logspace(-7, 1, len(losses))
+    smoothed = np.array([x if np.isfinite(x) else np.nan for x in losses])
+    return read_range_test(RangeTest(rates, np.array(losses), smoothed, stopped, 1e-3, 1e-2))
+
+
+def test_reading_a_range_test_finds_its_three_regions_and_flags_a_broken_curve():
+    healthy = _reading([2.3] * 10 + list(np.linspace(2.3, 0.5, 10)) + [0.6, 1.5, 3.0])
+    assert healthy["range_three_regions"] == 1 and healthy["range_flagged"] == 0
+    assert healthy["range_log10_spread"] == pytest.approx(1.0)
+    no_descent = _reading([2.3] * 20 + [2.4, 5.0, 12.0])
+    assert no_descent["range_descends"] == 0 and no_descent["range_flagged"] == 1
+    early_gap = _reading([2.3, 2.3, float("nan")], stopped="non-finite loss at learning rate 1e-07")
+    assert early_gap["range_flagged"] == 1 and early_gap["range_diverges"] == 1
+    assert _reading([2.3] * 20, stopped="reached end=10")["range_diverges"] == 0
+
+
+def test_the_range_metrics_the_workload_declares_are_the_ones_read():
+    from harness.workloads.components import RANGE_METRICS
+
+    assert set(_reading([2.3] * 5)) == set(RANGE_METRICS)
