@@ -147,8 +147,13 @@ class Check(_Strict):
     the runs of ``arms``, and reported with the worst run."""
 
     metric: str = Field(description="a final metric of each run")
-    below: float | None = Field(None, description="every run's value must be below this")
-    above: float | None = Field(None, description="every run's value must be above this")
+    of: Literal["each_run", "sd_across_seeds"] = Field(
+        "each_run",
+        description="each_run: every run's value is within the bound; sd_across_seeds: each arm's standard "
+        "deviation across seeds is, with 95% confidence (its BCa interval entirely within the bound)",
+    )
+    below: float | None = Field(None, description="every run's value (or the SD) must be below this")
+    above: float | None = Field(None, description="every run's value (or the SD) must be above this")
     arms: list[str] = Field([], description="the arms whose runs are checked; default: every arm")
     why: str = ""
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pytest
+
 from harness.report.analysis import _score
 from harness.report.checks import judge_checks
 from harness.suites import load
 from harness.tracking import TrialRecord
 from harness.trial import DIVERGED, FAILED, OK
-from tests.conftest import ROOT, suite_problems
+from tests.conftest import ROOT, mutated_suite, suite_problems
 
 BATCHNORM = ROOT / "suites" / "batchnorm.yaml"
 
@@ -56,3 +59,24 @@ def test_a_check_names_a_metric_its_arms_produce_and_one_bound(tmp_path):
     )
     assert any("give one bound" in p for p in suite_problems(tmp_path, BATCHNORM, two_bounds))
     assert any("checks.folding.arms: unknown arm 'bm'" in p for p in suite_problems(tmp_path, BATCHNORM, unknown_arm))
+
+
+def test_a_check_on_the_spread_across_seeds_reads_the_sds_interval(tmp_path):
+    def spread(data):
+        data["checks"]["folding"] |= {"of": "sd_across_seeds", "below": 0.01}
+
+    suite = load(mutated_suite(tmp_path, BATCHNORM, spread))
+    rng = np.random.default_rng(0)
+
+    def judged(sd: float, n: int = 20) -> tuple[dict, np.ndarray]:
+        values = rng.normal(0.5, sd, n)
+        runs = {i: _record("bn", i, OK, float(v)) for i, v in enumerate(values)}
+        [found] = judge_checks(suite, {"bn": runs}, _score)
+        return found, values
+
+    (tight, values), (loose, _), (between, _) = judged(0.001), judged(0.05), judged(0.01, n=5)
+    [arm] = tight["per_arm"]
+    assert tight["holds"] is True and arm["sd"]["high"] < 0.01 and arm["n"] == 20
+    assert arm["sd"]["value"] == pytest.approx(np.std(values, ddof=1))
+    assert loose["holds"] is False and loose["per_arm"][0]["sd"]["low"] >= 0.01
+    assert between["holds"] is None  # an interval across the bound decides nothing

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from harness import stats
 from harness.suites import Suite
 
 
@@ -29,6 +30,9 @@ def judge_checks(suite: Suite, by_arm: dict, score: Callable) -> list[dict]:
                 else:
                     values.append(where | {"value": float(value)})
 
+        if check.of == "sd_across_seeds":
+            found.append(_spread_check(name, check, values, unchecked, bound, below))
+            continue
         failing = [v for v in values if not _passes(v["value"], bound, below)]
         broken = [v for v in values if not math.isfinite(v["value"])]
         worst = broken[0] if broken else (max if below else min)(values, key=lambda v: v["value"], default=None)
@@ -36,6 +40,7 @@ def judge_checks(suite: Suite, by_arm: dict, score: Callable) -> list[dict]:
             {
                 "name": name,
                 "metric": check.metric,
+                "of": check.of,
                 "bound": {"below" if below else "above": bound},
                 "why": check.why,
                 "n_runs": len(values),
@@ -47,3 +52,30 @@ def judge_checks(suite: Suite, by_arm: dict, score: Callable) -> list[dict]:
             }
         )
     return found
+
+
+def _spread_check(name: str, check, values: list[dict], unchecked: list[dict], bound: float, below: bool) -> dict:
+    """Each arm's SD across seeds (BCa 95% CI) against the bound: holds when the interval lies within it,
+    fails when it lies entirely beyond, undecided (None) otherwise; a non-finite value fails its arm."""
+    per_arm = []
+    for arm in dict.fromkeys(v["arm"] for v in values):
+        own = [v["value"] for v in values if v["arm"] == arm]
+        if not all(math.isfinite(v) for v in own) or len(own) < 3:
+            per_arm.append({"arm": arm, "sd": None, "n": len(own), "holds": False if len(own) >= 3 else None})
+            continue
+        sd = stats.sd_ci(own).as_dict()
+        inside, beyond = (sd["high"] < bound, sd["low"] >= bound) if below else (sd["low"] > bound, sd["high"] <= bound)
+        per_arm.append({"arm": arm, "sd": sd, "n": len(own), "holds": True if inside else False if beyond else None})
+    verdicts = [a["holds"] for a in per_arm]
+    holds = False if False in verdicts else (True if verdicts and all(verdicts) else None)
+    return {
+        "name": name,
+        "metric": check.metric,
+        "of": check.of,
+        "bound": {"below" if below else "above": bound},
+        "why": check.why,
+        "n_runs": len(values),
+        "per_arm": per_arm,
+        "unchecked": unchecked,
+        "holds": holds,
+    }

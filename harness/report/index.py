@@ -114,8 +114,8 @@ def _others(results: dict) -> str:
         != tuple(headline.get(k) for k in ("baseline", "treatment", "metric"))
     ]
     said += [
-        f"check {check['name']}: {'holds' if check['holds'] else 'not checked' if check['holds'] is None else 'FAILS'} "
-        f"({check['n_pass']} of {check['n_runs']} runs)"
+        f"check {check['name']}: {'holds' if check['holds'] else 'undecided' if check['holds'] is None else 'FAILS'}"
+        + (f" ({check['n_pass']} of {check['n_runs']} runs)" if "n_pass" in check else "")
         for check in results.get("checks") or []
     ]
     return f" — also: {'; '.join(said)}" if said else ""

@@ -618,46 +618,51 @@ def _ranking(results: dict) -> list[str]:
 
 
 def _checks(results: dict) -> list[str]:
-    """Facts every run must show: the worst run against the bound, failures and unchecked runs named."""
+    """Facts every run must show (the worst run against the bound), or a bound on each arm's spread."""
     found = results.get("checks") or []
     if not found:
         return []
     lines = [
         "## Checks: facts every run must show",
         "",
-        "Not an average: a check holds only if every run of its arms is within the bound. The worst run is "
-        "shown; a run with no value (a failed run) is not checked, and is counted.",
+        "Not an average: a check on each run holds only if every run of its arms is within the bound (the "
+        "worst run is shown); a check on the spread holds only if each arm's SD across seeds is within the bound "
+        "with 95% confidence (BCa interval). A run with no value (a failed run) is not checked, and is counted.",
         "",
-        _row("check", "metric", "bound", "runs within it", "worst run", "holds"),
-        _row("---", "---", "---", "---:", "---", "---"),
+        _row("check", "metric", "bound", "result", "holds"),
+        _row("---", "---", "---", "---", "---"),
     ]
     for check in found:
-        (side, bound), worst = next(iter(check["bound"].items())), check["worst"]
-        shown = f"{worst['value']:.3g} (`{worst['arm']}`, seed index {worst['seed_index']})" if worst else "—"
-        holds = {True: "**yes**", False: "**no**", None: "not checked (no runs)"}[check["holds"]]
-        lines.append(
-            _row(
-                check["name"],
-                f"`{check['metric']}`",
-                f"{'<' if side == 'below' else '>'} {bound:g}",
-                f"{check['n_pass']} of {check['n_runs']}",
-                shown,
-                holds,
+        (side, bound), spread = next(iter(check["bound"].items())), check.get("of") == "sd_across_seeds"
+        shown = f"{'SD across seeds ' if spread else ''}{'<' if side == 'below' else '>'} {bound:g}"
+        if spread:
+            result = "; ".join(
+                f"`{a['arm']}` {_bounded(a['sd'])}" if a["sd"] else f"`{a['arm']}` no SD (n = {a['n']})"
+                for a in check["per_arm"]
             )
-        )
+        else:
+            worst = check["worst"]
+            result = f"{check['n_pass']} of {check['n_runs']} runs within it" + (
+                f"; worst {worst['value']:.3g} (`{worst['arm']}`, seed index {worst['seed_index']})" if worst else ""
+            )
+        holds = {True: "**yes**", False: "**no**", None: "undecided" if spread else "not checked (no runs)"}
+        lines.append(_row(check["name"], f"`{check['metric']}`", shown, result or "—", holds[check["holds"]]))
     lines.append("")
     for check in found:
         if check["why"]:
             lines.append(f"- *{check['name']}*: {check['why']}.")
-        if check["failing"]:
+        if check.get("failing"):
             listed = "; ".join(f"`{f['arm']}` seed index {f['seed_index']}: {f['value']:.3g}" for f in check["failing"])
-            lines.append(
-                f"- *{check['name']}* fails in: {listed}{' …' if check['n_runs'] - check['n_pass'] > 10 else ''}."
-            )
+            more = " …" if check["n_runs"] - check["n_pass"] > len(check["failing"]) else ""
+            lines.append(f"- *{check['name']}* fails in: {listed}{more}.")
         if check["unchecked"]:
             listed = "; ".join(f"`{u['arm']}` seed index {u['seed_index']} ({u['status']})" for u in check["unchecked"])
             lines.append(f"- *{check['name']}*: not checked (no value): {listed}.")
     return [*lines, ""]
+
+
+def _bounded(sd: dict) -> str:
+    return f"{sd['value']:.3g} (95% CI {sd['low']:.3g} to {sd['high']:.3g}; n = {sd['n']})"
 
 
 def _tuning(results: dict, fmt: Formatter) -> list[str]:
