@@ -124,6 +124,7 @@ def read_range_test(result: RangeTest) -> dict[str, float]:
     low, high = sorted((result.steepest, result.min_loss_over_10))
     return {
         "range_steepest_lr": result.steepest,
+        "range_log10_steepest_lr": float(np.log10(result.steepest)) if result.steepest > 0 else math.nan,
         "range_min_loss_lr_over_10": result.min_loss_over_10,
         "range_log10_spread": float(np.log10(high / low)) if low > 0 else math.nan,
         "range_flat_start": float(flat),

@@ -132,6 +132,7 @@ DataSpec = Annotated[FashionMNIST | CIFAR10 | IMDB, Field(discriminator="name")]
 # models -------------------------------------------------------------------------------------
 RANGE_METRICS = {  # what a run with training.range_test records (harness.optimizers.range_test)
     "range_steepest_lr": "learning rate where the smoothed loss fell fastest",
+    "range_log10_steepest_lr": "log10 of range_steepest_lr (its spread across seeds, in decades)",
     "range_min_loss_lr_over_10": "learning rate of the lowest smoothed loss ÷ 10",
     "range_log10_spread": "log10(range_high / range_low)",
     "range_flat_start": "1 if the loss barely moves over the first tenth of the test",
