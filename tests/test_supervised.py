@@ -321,8 +321,8 @@ def test_a_range_test_runs_first_and_its_suggestions_set_the_learning_rate(tiny_
     assert 1e-5 <= metrics["range_steepest_lr"] <= 10 and metrics["range_diverges"] in (0.0, 1.0)
     lr = history["range.lr"]
     assert lr[0] == pytest.approx(1e-5) and lr == sorted(lr) and len(history["range.loss"]) == len(lr)
-    high = max(metrics["range_steepest_lr"], metrics["range_min_loss_lr_over_10"])
-    assert metrics["range_log10_spread"] == pytest.approx(np.log10(high / min(metrics["range_steepest_lr"], high)))
+    low, high = sorted((metrics["range_steepest_lr"], metrics["range_min_loss_lr_over_10"]))
+    assert metrics["range_log10_spread"] == pytest.approx(np.log10(high / low))
     make_deterministic(5)
     fixed = run(
         _tiny(training=training, optimizer={"class_name": "SGD", "config": {"learning_rate": high, "momentum": 0.9}}),

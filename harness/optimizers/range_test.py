@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+SETTLING = 10  # the smoothed loss's first points, still settling: not read for a suggestion or a flat start
+
 
 @dataclass(frozen=True)
 class RangeTest:
@@ -90,37 +92,46 @@ def lr_range_test(
             variable.assign(value)
         optimizer.learning_rate = original_rate
     taken, curve = rates[: len(losses)], np.array(smoothed)
-    finite = np.isfinite(curve)
+    return RangeTest(taken, np.array(losses), curve, stopped, *suggestions(taken, curve))
+
+
+def suggestions(rates: np.ndarray, smoothed: np.ndarray) -> tuple[float, float]:
+    """(steepest, min_loss_over_10): the rate where the smoothed loss falls fastest per log-step —
+    before its minimum, past the first ``SETTLING`` points where the average still settles — and the
+    rate of the lowest smoothed loss ÷ 10; NaN for both without a finite loss."""
+    finite = np.isfinite(smoothed)
     if not finite.any():  # not one finite loss: nothing to suggest (a broken model or input)
-        return RangeTest(taken, np.array(losses), curve, stopped, math.nan, math.nan)
-    slopes = np.gradient(curve[finite], np.log(taken[finite])) if finite.sum() > 1 else np.zeros(1)
-    return RangeTest(
-        taken,
-        np.array(losses),
-        curve,
-        stopped,
-        float(taken[finite][int(np.argmin(slopes))]),
-        float(taken[finite][int(np.nanargmin(curve[finite]))] / 10),
-    )
+        return math.nan, math.nan
+    rate, loss = rates[finite], smoothed[finite]
+    lowest = int(np.argmin(loss))
+    slopes = np.gradient(loss, np.log(rate)) if loss.size > 1 else np.zeros(1)
+    skip = min(SETTLING, lowest // 2)
+    steepest = skip + int(np.argmin(slopes[skip : lowest + 1])) if lowest > skip else int(np.argmin(slopes))
+    return float(rate[steepest]), float(rate[lowest] / 10)
 
 
-FLAT = 0.05  # the first tenth of the test moves the smoothed loss by less than this fraction: a flat start
+FLAT = 0.1  # the first tenth of the test (past SETTLING) moves the smoothed loss by less than this: a flat start
 DESCENT = 0.9  # the smoothed loss falls to this fraction of its start: a descent region
+RISE = 1.3  # the test ends (or stops) with the smoothed loss above this multiple of its lowest: a divergence
 
 
 def read_range_test(result: RangeTest) -> dict[str, float]:
     """Smith's reading of a range test as numbers: the two suggestions, the spread between them (in
-    decades), and 0/1 flags for a flat start, a descent, a divergence, all three regions, and a
-    curve that signals a broken setup (no descent, or a non-finite loss before the descent)."""
+    decades), and 0/1 flags for a flat start, a descent, a divergence (stopped early, or ending above
+    ``RISE`` × its lowest), all three regions, and a curve that signals a broken setup: the loss
+    already moving at the smallest rates (no flat start), no descent, or a non-finite loss before it."""
     curve = result.smoothed
-    start = curve[0] if curve.size and np.isfinite(curve[0]) else math.nan
-    head = curve[: max(2, curve.size // 10)]
+    skip = min(SETTLING, curve.size // 4)
+    head = curve[skip : skip + max(2, curve.size // 10)]
+    start = head[0] if head.size and np.isfinite(head[0]) else math.nan
     flat = bool(np.isfinite(start) and np.all(np.abs(head - start) <= FLAT * abs(start)))
     descending = np.flatnonzero(curve <= DESCENT * start) if np.isfinite(start) else np.array([], int)
     broken_at = np.flatnonzero(~np.isfinite(result.losses))
     descends = descending.size > 0
     early_gap = broken_at.size > 0 and (not descends or broken_at[0] < descending[0])
-    diverges = not result.stopped.startswith("reached")
+    finite = curve[np.isfinite(curve)]
+    rising = finite.size > 0 and finite[-1] > RISE * finite.min()
+    diverges = not result.stopped.startswith("reached") or bool(rising)
     low, high = sorted((result.steepest, result.min_loss_over_10))
     return {
         "range_steepest_lr": result.steepest,
@@ -131,7 +142,7 @@ def read_range_test(result: RangeTest) -> dict[str, float]:
         "range_descends": float(descends),
         "range_diverges": float(diverges),
         "range_three_regions": float(flat and descends and diverges),
-        "range_flagged": float(not descends or early_gap),
+        "range_flagged": float(not flat or not descends or early_gap),
     }
 
 

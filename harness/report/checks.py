@@ -8,6 +8,8 @@ from collections.abc import Callable
 from harness import stats
 from harness.suites import Suite
 
+MIN_SPREAD_RUNS = 5  # fewer runs than this: an SD's bootstrap interval decides nothing
+
 
 def _passes(value: float, bound: float, below: bool) -> bool:
     return math.isfinite(value) and (value < bound if below else value > bound)
@@ -56,12 +58,14 @@ def judge_checks(suite: Suite, by_arm: dict, score: Callable) -> list[dict]:
 
 def _spread_check(name: str, check, values: list[dict], unchecked: list[dict], bound: float, below: bool) -> dict:
     """Each arm's SD across seeds (BCa 95% CI) against the bound: holds when the interval lies within it,
-    fails when it lies entirely beyond, undecided (None) otherwise; a non-finite value fails its arm."""
+    fails when it lies entirely beyond, undecided (None) otherwise or below ``MIN_SPREAD_RUNS`` runs; a
+    non-finite value fails its arm."""
     per_arm = []
     for arm in dict.fromkeys(v["arm"] for v in values):
         own = [v["value"] for v in values if v["arm"] == arm]
-        if not all(math.isfinite(v) for v in own) or len(own) < 3:
-            per_arm.append({"arm": arm, "sd": None, "n": len(own), "holds": False if len(own) >= 3 else None})
+        if len(own) < MIN_SPREAD_RUNS or not all(math.isfinite(v) for v in own):
+            broken = len(own) >= MIN_SPREAD_RUNS  # a non-finite value: no spread to bound
+            per_arm.append({"arm": arm, "sd": None, "n": len(own), "holds": False if broken else None})
             continue
         sd = stats.sd_ci(own).as_dict()
         inside, beyond = (sd["high"] < bound, sd["low"] >= bound) if below else (sd["low"] > bound, sd["high"] <= bound)

@@ -137,9 +137,9 @@ RANGE_METRICS = {  # what a run with training.range_test records (harness.optimi
     "range_log10_spread": "log10(range_high / range_low)",
     "range_flat_start": "1 if the loss barely moves over the first tenth of the test",
     "range_descends": "1 if the smoothed loss falls to ≤ 90% of its start",
-    "range_diverges": "1 if the loss blew up (passed the divergence bound or went non-finite)",
+    "range_diverges": "1 if the loss blew up (stopped early) or ends above 1.3 × its lowest",
     "range_three_regions": "1 if flat start, descent and divergence all appear",
-    "range_flagged": "1 if the curve signals a broken setup: a non-finite loss before any descent, or no descent",
+    "range_flagged": "1 if the curve signals a broken setup: no flat start, no descent, or a non-finite loss before it",
 }
 BN_FOLD = "bn_fold_max_abs_diff"  # largest |Δ predicted probability| on the test set after folding BN
 ACCUMULATION_GAP = "accumulation_first_update_max_abs_diff"  # largest |Δ weight|: k accumulated batches vs one

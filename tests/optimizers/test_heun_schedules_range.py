@@ -202,14 +202,30 @@ def _reading(losses: list[float], stopped: str = "loss above 4.0x its best"):
 
 
 def test_reading_a_range_test_finds_its_three_regions_and_flags_a_broken_curve():
-    healthy = _reading([2.3] * 10 + list(np.linspace(2.3, 0.5, 10)) + [0.6, 1.5, 3.0])
+    healthy = _reading([2.3] * 30 + list(np.linspace(2.3, 0.5, 30)) + [0.6, 1.5, 3.0])
     assert healthy["range_three_regions"] == 1 and healthy["range_flagged"] == 0
     assert healthy["range_log10_spread"] == pytest.approx(1.0)
-    no_descent = _reading([2.3] * 20 + [2.4, 5.0, 12.0])
+    no_descent = _reading([2.3] * 40 + [2.4, 5.0, 12.0])
     assert no_descent["range_descends"] == 0 and no_descent["range_flagged"] == 1
+    moving_at_once = _reading([*np.geomspace(180.0, 5.0, 40), 9.0, 30.0])  # unscaled inputs: no flat start
+    assert moving_at_once["range_descends"] == 1 and moving_at_once["range_flat_start"] == 0
+    assert moving_at_once["range_flagged"] == 1
     early_gap = _reading([2.3, 2.3, float("nan")], stopped="non-finite loss at learning rate 1e-07")
     assert early_gap["range_flagged"] == 1 and early_gap["range_diverges"] == 1
     assert _reading([2.3] * 20, stopped="reached end=10")["range_diverges"] == 0
+    rising_end = _reading([2.3] * 30 + list(np.linspace(2.3, 1.0, 20)) + [1.2, 1.8], stopped="reached end=10")
+    assert rising_end["range_diverges"] == 1  # ended above 1.3 x its lowest without passing the stop bound
+
+
+def test_the_steepest_suggestion_lies_before_the_minimum_past_the_settling_points():
+    from harness.optimizers.range_test import suggestions
+
+    rates = np.logspace(-7, 1, 60)
+    smoothed = np.concatenate([[3.0, 2.0], np.full(28, 2.3), np.linspace(2.3, 0.5, 25), [0.7, 1.5, 3.0, 6.0, 9.0]])
+    steepest, over_10 = suggestions(rates, smoothed)
+    assert rates[30] <= steepest <= rates[54] and over_10 == pytest.approx(
+        rates[54] / 10
+    )  # inside the descent, not the noisy first points or the blow-up
 
 
 def test_the_range_metrics_the_workload_declares_are_the_ones_read():
