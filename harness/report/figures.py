@@ -144,7 +144,7 @@ def landscape_plot(results: dict, path: Path) -> bool:
             panels[name] = (space, trials, arm["best_params"])
     if not panels:
         return False
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 1, 4.2), squeeze=False, layout="constrained")
     values = [t["value"] for _, trials, _ in panels.values() for t in trials]
     low, high = min(values), max(values)
     for ax, (name, (space, trials, best)) in zip(axes[0], panels.items(), strict=True):
@@ -163,6 +163,8 @@ def landscape_plot(results: dict, path: Path) -> bool:
             ax.legend(fontsize=8, frameon=False)
         ax.set_xscale("log" if x_spec.get("log") else "linear")
         ax.set_yscale("log" if y_spec.get("log") else "linear")
+        ax.set_xlim(x_spec["low"], x_spec["high"])  # the whole searched range
+        ax.set_ylim(y_spec["low"], y_spec["high"])
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.set_title(f"{name} ({len(trials)} trials)")
