@@ -132,8 +132,12 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
 
     outputs = 1 if data.num_classes == 2 else data.num_classes
     extra = {"vocabulary_size": data.vocabulary_size} if data.kind == "tokens" else {}
+
+    def build() -> keras.Model:  # the run's model from its seed: the same initial weights every time
+        return settings.model.build(data.input_shape, outputs, seed, **extra)
+
     with dtype_policy("mixed_float16" if training.mixed_precision else keras.config.dtype_policy().name):
-        model = settings.model.build(data.input_shape, outputs, seed, **extra)
+        model = build()
     batches_per_epoch = -(-len(train) // training.batch_size)
     epochs = settings.epochs_to_run(batches_per_epoch)
     budget_updates = training.grad_eval_budget // settings.updates_per_batch() if training.grad_eval_budget else None
@@ -141,7 +145,6 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     loss, metrics = compile_loss(training.loss, outputs, settings.model.logits)
     ranged: tuple[dict[str, float], dict[str, list[float]]] = ({}, {})
     if training.range_test:
-        build = lambda: settings.model.build(data.input_shape, outputs, seed, **extra)  # noqa: E731
         ranged = range_test(build, training.range_test, train, training.batch_size, loss, values, derive(seed, "range"))
         values |= range_values(ranged[0])
     optimizer = make_optimizer(settings.optimizer.model_dump(), values, training.mixed_precision)
@@ -225,7 +228,6 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         metrics_out[BN_FOLD] = folding_error(model, test.x, eval_batch)
     if initial is not None and hasattr(batches, "__getitem__") and len(batches) >= accumulated:  # not tf.data
         batches.set_epoch(0)
-        build = lambda: settings.model.build(data.input_shape, outputs, seed, **extra)  # noqa: E731
         config = settings.optimizer.model_dump()
         metrics_out[ACCUMULATION_GAP] = first_update_gap(build, initial, config, values, loss, batches, accumulated)
     counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
