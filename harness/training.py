@@ -95,6 +95,11 @@ class OrderedBatches(keras.utils.PyDataset):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         return self.x[rows], self.y[rows]
 
+    def release(self) -> None:
+        """Drop the arrays once training is over: TensorFlow's generator registry keeps every PyDataset
+        ``fit`` saw alive for the life of the process, so a worker would keep each trial's data."""
+        self.x = self.y = self.order = None
+
 
 class RepeatedBatches(keras.utils.PyDataset):
     """Each batch of ``inner`` ``times`` times in a row (Heun takes two gradients of the same batch)."""
@@ -111,6 +116,9 @@ class RepeatedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         return self.inner[index // self.times]
+
+    def release(self) -> None:
+        self.inner.release()
 
 
 class FollowEpoch(keras.callbacks.Callback):

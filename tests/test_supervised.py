@@ -344,3 +344,23 @@ def test_corrupted_pipelines_break_what_they_say(tiny_images):
     assert np.array_equal(unscaled.x, train.x.astype("float32") * 255) and unscaled_test.x.max() > 255
     assert any("per_channel would undo" in p for p in _tiny(data={"corrupt": "unscaled"}).problems())
     assert "corrupt" not in clean.model_dump()["data"]  # a clean pipeline's settings (and hash) as before
+
+
+def test_a_run_releases_its_training_arrays(tiny_images, monkeypatch):
+    """TensorFlow keeps every PyDataset ``fit`` saw alive in its generator registry: a worker running many
+    trials would keep each trial's training data (~170 MB for Fashion-MNIST) unless the run lets go of it."""
+    import harness.workloads.supervised as supervised
+
+    made = []
+
+    class Recorded(supervised.AugmentedBatches):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(supervised, "AugmentedBatches", Recorded)
+    monkeypatch.setattr(supervised, "TFAugmentedBatches", Recorded)
+    make_deterministic(5)
+    assert run(_tiny(training={"epochs": 1}), seed=5).diverged is None
+    [batches] = made
+    assert batches.x is None and batches.y is None

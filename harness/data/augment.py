@@ -109,6 +109,10 @@ class AugmentedBatches(keras.utils.PyDataset):
         x = augment_batch(self.x[rows], plan.dy[at], plan.dx[at], plan.flip[at], self.augmentation, self.mean, self.std)
         return x, self.y[rows]
 
+    def release(self) -> None:
+        """Drop the arrays once training is over (see :meth:`harness.training.OrderedBatches.release`)."""
+        self.x = self.y = self.plan = None
+
 
 class TFAugmentedBatches:
     """The same batches as :class:`AugmentedBatches`, as a ``tf.data`` pipeline (TensorFlow only).
@@ -157,6 +161,9 @@ class TFAugmentedBatches:
             .prefetch(tf.data.AUTOTUNE)
         )
         self.set_epoch(0)
+
+    def release(self) -> None:
+        """Nothing to drop: a tf.data pipeline holds no Python generator (see ``OrderedBatches.release``)."""
 
     def __len__(self) -> int:
         """Batches per epoch."""

@@ -230,6 +230,7 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         batches.set_epoch(0)
         config = settings.optimizer.model_dump()
         metrics_out[ACCUMULATION_GAP] = first_update_gap(build, initial, config, values, loss, batches, accumulated)
+    batches.release()  # a worker runs many trials: keep none of this one's arrays
     counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
     extra_info = {k: str(v) for k, v in counts.items()}
     return Outcome(metrics_out, history, data.source, data.digest, monitor.reason, extra_info)
