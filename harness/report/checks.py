@@ -33,11 +33,9 @@ def judge_checks(suite: Suite, by_arm: dict, score: Callable) -> list[dict]:
                     values.append(where | {"value": float(value)})
 
         if check.of == "sd_across_seeds":
-            found.append(_spread_check(name, check, values, unchecked, bound, below))
-            continue
-        failing = [v for v in values if not _passes(v["value"], bound, below)]
-        broken = [v for v in values if not math.isfinite(v["value"])]
-        worst = broken[0] if broken else (max if below else min)(values, key=lambda v: v["value"], default=None)
+            judged = _spread_check(values, bound, below)
+        else:
+            judged = _each_run_check(values, bound, below)
         found.append(
             {
                 "name": name,
@@ -46,17 +44,27 @@ def judge_checks(suite: Suite, by_arm: dict, score: Callable) -> list[dict]:
                 "bound": {"below" if below else "above": bound},
                 "why": check.why,
                 "n_runs": len(values),
-                "n_pass": len(values) - len(failing),
-                "worst": worst,
-                "failing": failing[:10],
                 "unchecked": unchecked,
-                "holds": None if not values else not failing,
+                **judged,
             }
         )
     return found
 
 
-def _spread_check(name: str, check, values: list[dict], unchecked: list[dict], bound: float, below: bool) -> dict:
+def _each_run_check(values: list[dict], bound: float, below: bool) -> dict:
+    """Every run against the bound: the worst run (a non-finite value first) and the runs that fail it."""
+    failing = [v for v in values if not _passes(v["value"], bound, below)]
+    broken = [v for v in values if not math.isfinite(v["value"])]
+    worst = broken[0] if broken else (max if below else min)(values, key=lambda v: v["value"], default=None)
+    return {
+        "n_pass": len(values) - len(failing),
+        "worst": worst,
+        "failing": failing[:10],
+        "holds": None if not values else not failing,
+    }
+
+
+def _spread_check(values: list[dict], bound: float, below: bool) -> dict:
     """Each arm's SD across seeds (BCa 95% CI) against the bound: holds when the interval lies within it,
     fails when it lies entirely beyond, undecided (None) otherwise or below ``MIN_SPREAD_RUNS`` runs; a
     non-finite value fails its arm."""
@@ -72,14 +80,4 @@ def _spread_check(name: str, check, values: list[dict], unchecked: list[dict], b
         per_arm.append({"arm": arm, "sd": sd, "n": len(own), "holds": True if inside else False if beyond else None})
     verdicts = [a["holds"] for a in per_arm]
     holds = False if False in verdicts else (True if verdicts and all(verdicts) else None)
-    return {
-        "name": name,
-        "metric": check.metric,
-        "of": check.of,
-        "bound": {"below" if below else "above": bound},
-        "why": check.why,
-        "n_runs": len(values),
-        "per_arm": per_arm,
-        "unchecked": unchecked,
-        "holds": holds,
-    }
+    return {"per_arm": per_arm, "holds": holds}
