@@ -13,7 +13,14 @@ import contextlib
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper, indexed_slices, is_lazy, present_rows, variable_names
+from harness.optimizers.wrapper import (
+    OptimizerWrapper,
+    indexed_slices,
+    is_lazy,
+    present_rows,
+    row_indices,
+    variable_names,
+)
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -143,7 +150,7 @@ def _masked_value(value, variable, present, additive: bool):
     if keras.backend.backend() == "tensorflow":  # write the present rows only: a scatter, no dense pass
         import tensorflow as tf
 
-        rows = tf.reshape(tf.where(tf.reshape(present, [-1]) > 0), [-1])
+        rows = row_indices(tf.reshape(present, [-1]))
         return tf.IndexedSlices(tf.gather(value, rows), rows, tf.shape(value, out_type=rows.dtype))
     if additive:
         return present * value

@@ -16,7 +16,7 @@ import numbers
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper, indexed_slices, positive_integer
+from harness.optimizers.wrapper import OptimizerWrapper, indexed_slices, positive_integer, row_indices
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -142,7 +142,7 @@ class Lookahead(OptimizerWrapper):
         """The sync on the rows updated since the last one (the others are equal in φ and θ already)."""
         import tensorflow as tf
 
-        rows = tf.reshape(tf.where(touched.value > 0), [-1])
+        rows = row_indices(touched.value)
         slow_rows, fast_rows = tf.gather(slow.value, rows), tf.gather(ops.convert_to_tensor(fast), rows)
         moved = slow_rows + ops.cast(self.alpha, slow.dtype) * (fast_rows - slow_rows)
         shape = tf.shape(slow.value, out_type=rows.dtype)
