@@ -20,7 +20,7 @@ from record import REPORT, smoke_option, write_section
 
 from harness.studies import campaign_key
 from harness.suites import load
-from harness.tracking import Tracker
+from harness.tracking import KIND_SWEEP, Tracker
 
 
 def main() -> None:
@@ -47,20 +47,24 @@ def main() -> None:
     parent = next(p for p in parents if p.data.tags.get("harness.kind") == "campaign")
     wall = (parent.info.end_time - parent.info.start_time) / 1000
     per_arm: dict[str, list[float]] = defaultdict(list)
-    for record in tracker.trial_records(experiment, key, with_history=False):
+    confirmations = tracker.trial_records(experiment, key, with_history=False)
+    sweeps = tracker.trial_records(experiment, key, with_history=False, kind=KIND_SWEEP)
+    for record in confirmations + sweeps:
         per_arm[record.arm].append(record.wall_time_s)
-    trials = sum(len(times) for times in per_arm.values())
+    trials = len(confirmations) + len(sweeps)
     rows = "\n".join(
         f"| `{arm}` | {len(times)} | {statistics.median(times):.0f} s | {min(times):.0f}–{max(times):.0f} s |"
         for arm, times in per_arm.items()
     )
     body = (
         f"The real campaign `{parent.data.tags.get('harness.command', '?')}`: {trials} trials "
-        f"({spec.seeds} paired seeds × {len(suite.arms)} arms, {spec.jobs} at a time on this machine). "
+        f"({len(sweeps)} sweep trials, then {spec.seeds} paired seeds × {len(suite.arms)} arms; {spec.jobs} at a time "
+        "on this machine). "
         f"**Whole campaign: {wall / 60:.1f} min** from start to report "
         f"({'meets' if wall / 60 <= args.target_min else 'MISSES'} ≤ {args.target_min:.0f} min). "
         f"Read from its MLflow runs (parent run `{parent.info.run_id}`). {args.note}\n\n"
-        "| arm | trials | median time per trial | range |\n| --- | ---: | ---: | --- |\n" + rows
+        "| arm | trials (sweep and confirmation) | median time per trial | range |\n"
+        "| --- | ---: | ---: | --- |\n" + rows
     )
     write_section(f"Campaign wall time: {suite.name} / {profile}", body)
 
