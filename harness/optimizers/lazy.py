@@ -15,10 +15,12 @@ from keras import ops
 
 from harness.optimizers.wrapper import (
     OptimizerWrapper,
+    gather_rows,
     indexed_slices,
     is_lazy,
     present_rows,
     row_indices,
+    static_shape,
     variable_names,
 )
 
@@ -61,9 +63,9 @@ class LazyAdam(keras.optimizers.Adam):
         values = tf.math.unsorted_segment_sum(ops.cast(gradient.values, variable.dtype), positions, tf.shape(rows)[0])
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        m_rows = ops.take(m, rows, axis=0) * self.beta_1 + values * (1 - self.beta_1)
-        v_rows = ops.take(v, rows, axis=0) * self.beta_2 + ops.square(values) * (1 - self.beta_2)
-        shape = tf.shape(ops.convert_to_tensor(variable), out_type=rows.dtype)
+        m_rows = gather_rows(m, rows) * self.beta_1 + values * (1 - self.beta_1)
+        v_rows = gather_rows(v, rows) * self.beta_2 + ops.square(values) * (1 - self.beta_2)
+        shape = static_shape(variable, rows.dtype)
         self.assign(m, tf.IndexedSlices(m_rows, rows, shape))
         self.assign(v, tf.IndexedSlices(v_rows, rows, shape))
         step = self._step_size(learning_rate, variable.dtype) * m_rows / (ops.sqrt(v_rows) + self.epsilon)
@@ -142,9 +144,7 @@ def _masked_value(value, variable, present, additive: bool):
 
         keep = ops.take(present, value.indices, axis=0)
         rows = (
-            value.values * keep
-            if additive
-            else ops.where(keep > 0, value.values, ops.take(variable, value.indices, axis=0))
+            value.values * keep if additive else ops.where(keep > 0, value.values, gather_rows(variable, value.indices))
         )
         return tf.IndexedSlices(rows, value.indices, value.dense_shape)
     if keras.backend.backend() == "tensorflow":  # write the present rows only: a scatter, no dense pass

@@ -16,7 +16,14 @@ import numbers
 import keras
 from keras import ops
 
-from harness.optimizers.wrapper import OptimizerWrapper, indexed_slices, positive_integer, row_indices
+from harness.optimizers.wrapper import (
+    OptimizerWrapper,
+    gather_rows,
+    indexed_slices,
+    positive_integer,
+    row_indices,
+    static_shape,
+)
 
 
 @keras.saving.register_keras_serializable(package="harness")
@@ -134,7 +141,7 @@ class Lookahead(OptimizerWrapper):
             if indexed_slices(grad):
                 indices = tf.convert_to_tensor(grad.indices)
                 ones = tf.ones(tf.shape(indices), "float32")
-                self.assign(touched, tf.IndexedSlices(ones, indices, tf.shape(touched, out_type=indices.dtype)))
+                self.assign(touched, tf.IndexedSlices(ones, indices, static_shape(touched, indices.dtype)))
             else:
                 touched.assign(ops.ones(touched.shape, "float32"))
 
@@ -143,9 +150,9 @@ class Lookahead(OptimizerWrapper):
         import tensorflow as tf
 
         rows = row_indices(touched.value)
-        slow_rows, fast_rows = tf.gather(slow.value, rows), tf.gather(ops.convert_to_tensor(fast), rows)
+        slow_rows, fast_rows = gather_rows(slow, rows), gather_rows(fast, rows)
         moved = slow_rows + ops.cast(self.alpha, slow.dtype) * (fast_rows - slow_rows)
-        shape = tf.shape(slow.value, out_type=rows.dtype)
+        shape = static_shape(slow, rows.dtype)
         self.assign(slow, tf.IndexedSlices(moved, rows, shape))
         self.assign(fast, tf.IndexedSlices(moved, rows, shape))
         touched.assign(ops.zeros(touched.shape, "float32"))

@@ -201,3 +201,22 @@ def row_indices(present):
 
     rows = tf.reshape(tf.where(present > 0), [-1])
     return tf.cast(rows, tf.int32) if present.shape[0] is not None and present.shape[0] < 2**31 else rows
+
+
+def gather_rows(variable, rows):
+    """``rows`` of a TensorFlow variable (Keras's or a raw ``tf.Variable``), read without a dense read.
+
+    Once a variable has had sparse updates, TensorFlow copies the whole table on every dense read
+    (its copy-on-read mode), so ``tf.gather(ops.convert_to_tensor(table), rows)`` copies the table
+    to read a few rows; gathering from the variable itself reads only those rows.
+    """
+    import tensorflow as tf
+
+    return tf.gather(variable if isinstance(variable, tf.Variable) else variable.value, rows)
+
+
+def static_shape(variable, dtype):
+    """A variable's shape as a constant: ``tf.shape`` of a variable would read (and copy) it."""
+    import tensorflow as tf
+
+    return tf.constant(tuple(variable.shape), dtype)
