@@ -401,7 +401,7 @@ class Tracker:
                 for key in filter(None, tags.get(f"{TAG}history_keys", "").split(",")):
                     points = sorted(self.client.get_metric_history(run.info.run_id, key), key=lambda m: m.step)
                     history[key] = [m.value for m in points]
-            metrics = dict(run.data.metrics)
+            metrics = {k: v for k, v in run.data.metrics.items() if not k.startswith(LIVE)}  # progress only
             records.append(
                 TrialRecord(
                     arm=tags[f"{TAG}arm"],

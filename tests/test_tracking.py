@@ -51,6 +51,7 @@ def test_a_trial_run_is_open_while_it_trains_and_finished_with_its_real_times(tm
     assert [m.timestamp for m in points] == [int(t * 1000) for t in epoch_times]
     (record,) = tracker.trial_records(experiment, "demo/key")
     assert record.history == {"val_accuracy": [0.5, 0.6, 0.7]} and record.run_id == run_id
+    assert not [name for name in record.metrics if name.startswith(LIVE)]  # progress, not results: not in runs.csv
 
 
 def test_live_progress_writes_at_most_once_per_interval(tmp_path):
