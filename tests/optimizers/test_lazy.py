@@ -16,8 +16,8 @@ STEPS = [
 ]
 
 
-def _dense(indices, values):
-    grad = np.zeros((ROWS, DIM), "float32")
+def _dense(indices, values, rows=ROWS):
+    grad = np.zeros((rows, *values.shape[1:]), "float32")
     np.add.at(grad, indices, values)
     return grad
 
@@ -198,14 +198,8 @@ def test_present_rows_of_a_sparse_gradient_are_those_of_its_dense_sum(index_dtyp
     indices = np.array([0, 0, 1, 1, 2, 3, 3, 5, 5, 5], index_dtype)
     values = np.array([[1, 2], [-1, -2], [1, 2], [-1, 3], [0, 0], [0, 4], [0, -1], [2, 0], [-2, 0], [0, 0]], "float32")
     gradient = tf.IndexedSlices(values, indices, dense_shape=tf.constant([7, 2], index_dtype))
-    expected = _dense_rows(indices, values, 7).any(axis=1)  # rows 1 and 3 only
+    expected = _dense(indices, values, 7).any(axis=1)  # rows 1 and 3 only
     assert expected.tolist() == [False, True, False, True, False, False, False]
     np.testing.assert_array_equal(np.array(present_rows(gradient, "float32", 7)).reshape(-1), expected)
-    dense = keras.ops.convert_to_tensor(_dense_rows(indices, values, 7))
+    dense = keras.ops.convert_to_tensor(_dense(indices, values, 7))
     np.testing.assert_array_equal(np.array(present_rows(dense, "float32", 7)).reshape(-1), expected)
-
-
-def _dense_rows(indices, values, rows):
-    grad = np.zeros((rows, values.shape[1]), "float32")
-    np.add.at(grad, indices, values)
-    return grad
