@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import keras
 
+from harness.optimizers.wrapper import gather_rows
 from harness.seeds import derive
+
+
+@keras.saving.register_keras_serializable(package="harness")
+class RowReadEmbedding(keras.layers.Embedding):
+    """Keras's ``Embedding``, except that on TensorFlow it reads only the batch's rows of the table.
+
+    Keras reads the whole table and then gathers. Once an optimizer has updated the table
+    sparsely (LazyAdam, MaskedLazy, Lookahead's row sync, SGD on sparse gradients), TensorFlow
+    copies the whole table on every dense read; gathering from the variable does not. The
+    outputs and gradients are the same, value for value.
+    """
+
+    def call(self, inputs):
+        if keras.backend.backend() != "tensorflow" or self.lora_enabled or self.quantization_mode:
+            return super().call(inputs)
+        if inputs.dtype not in ("int32", "int64"):
+            inputs = keras.ops.cast(inputs, "int32")
+        return keras.ops.cast(gather_rows(self._embeddings, inputs), self.compute_dtype)
 
 
 def _embedding(num_words: int, dim: int, seed: int, mask_zero: bool) -> keras.layers.Embedding:
     initializer = keras.initializers.RandomUniform(-0.05, 0.05, seed=derive(seed, "init", "embedding"))
-    return keras.layers.Embedding(num_words, dim, embeddings_initializer=initializer, mask_zero=mask_zero)
+    return RowReadEmbedding(num_words, dim, embeddings_initializer=initializer, mask_zero=mask_zero, name="embedding")
 
 
 def _output(outputs: int, seed: int) -> keras.layers.Dense:

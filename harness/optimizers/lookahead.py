@@ -84,7 +84,10 @@ class Lookahead(OptimizerWrapper):
         finally:
             object.__setattr__(self.inner, "use_ema", averaging)
         after = self.inner._iterations  # k counts real updates: accumulated micro-batches do not
-        synchronise = ops.logical_and(ops.equal(after % steps, 0), ops.equal((after // steps) % self.k, 0))
+        if steps == 1:  # fewer graph ops: every step is an update
+            synchronise = ops.equal(after % self.k, 0)
+        else:
+            synchronise = ops.logical_and(ops.equal(after % steps, 0), ops.equal((after // steps) % self.k, 0))
         self._when(synchronise, self._synchronise)
         if averaging:
             self._average(ops.floor_divide(after - 1, steps))
@@ -138,10 +141,8 @@ class Lookahead(OptimizerWrapper):
             touched = self._rows_touched[self._get_variable_index(variable)]
             if touched is None or grad is None:
                 continue
-            if indexed_slices(grad):
-                indices = tf.convert_to_tensor(grad.indices)
-                ones = tf.ones(tf.shape(indices), "float32")
-                self.assign(touched, tf.IndexedSlices(ones, indices, static_shape(touched, indices.dtype)))
+            if indexed_slices(grad):  # TensorFlow's scatter takes a scalar 1: no tensor of ones to build
+                touched.value.scatter_update(tf.IndexedSlices(tf.ones((), "float32"), grad.indices))
             else:
                 touched.assign(ops.ones(touched.shape, "float32"))
 
