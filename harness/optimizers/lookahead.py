@@ -84,10 +84,7 @@ class Lookahead(OptimizerWrapper):
         finally:
             object.__setattr__(self.inner, "use_ema", averaging)
         after = self.inner._iterations  # k counts real updates: accumulated micro-batches do not
-        if steps == 1:  # fewer graph ops: every step is an update
-            synchronise = ops.equal(after % self.k, 0)
-        else:
-            synchronise = ops.logical_and(ops.equal(after % steps, 0), ops.equal((after // steps) % self.k, 0))
+        synchronise = ops.logical_and(ops.equal(after % steps, 0), ops.equal((after // steps) % self.k, 0))
         self._when(synchronise, self._synchronise)
         if averaging:
             self._average(ops.floor_divide(after - 1, steps))
