@@ -26,6 +26,7 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     ]
     data["ranking"] = "test_accuracy"
     data["checks"] = {"in_range": {"metric": "test_accuracy", "above": 0.5, "arms": ["treatment"]}}
+    data["stability"] = [{"baseline": "baseline", "treatment": "worse"}]
     path = tmp_path / "directions.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["campaign", str(path), "--profile", "smoke", "--reports-dir", "out"]) == 0
@@ -48,3 +49,5 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     assert "## Ranking of the arms" in report and "untuned rank" in report
     index = (workspace / "out" / "index.md").read_text()
     assert "also: `baseline` − `worse` (val_accuracy):" in index and "check in_range: holds (3 of 3 runs)" in index
+    [spread] = results["stability"]
+    assert f"`worse` vs `baseline` spread across seeds (test_accuracy): {spread['verdict']}" in index

@@ -105,13 +105,18 @@ def index_row(results: dict, folder: Path, link: str) -> str:
 
 
 def _others(results: dict) -> str:
-    """The suite's other verdicts and its checks, in a few words each (a suite may hold several claims)."""
+    """The suite's other verdicts, its stability claims and its checks, in a few words each (a suite may
+    hold several claims)."""
     headline = results.get("comparison") or {}
     said = [
         f"`{c['treatment']}` − `{c['baseline']}` ({c['protocol']}): {c['verdict']['label']}"
         for c in results.get("comparisons") or []
         if (c["baseline"], c["treatment"], c["metric"])
         != tuple(headline.get(k) for k in ("baseline", "treatment", "metric"))
+    ]
+    said += [
+        f"`{s['treatment']}` vs `{s['baseline']}` spread across seeds ({s['metric']}): {s['verdict']}"
+        for s in results.get("stability") or []
     ]
     said += [
         f"check {check['name']}: {'holds' if check['holds'] else 'undecided' if check['holds'] is None else 'FAILS'}"
