@@ -26,7 +26,10 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     ]
     data["ranking"] = "test_accuracy"
     data["checks"] = {"in_range": {"metric": "test_accuracy", "above": 0.5, "arms": ["treatment"]}}
-    data["stability"] = [{"baseline": "baseline", "treatment": "worse"}]
+    data["stability"] = [
+        {"baseline": "baseline", "treatment": "worse"},
+        {"baseline": "baseline", "treatment": "treatment", "metric": "val_accuracy"},
+    ]
     path = tmp_path / "directions.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["campaign", str(path), "--profile", "smoke", "--reports-dir", "out"]) == 0
@@ -49,5 +52,7 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     assert "## Ranking of the arms" in report and "untuned rank" in report
     index = (workspace / "out" / "index.md").read_text()
     assert "also: `baseline` − `worse` (val_accuracy):" in index and "check in_range: holds (3 of 3 runs)" in index
-    [spread] = results["stability"]
+    spread, on_validation = results["stability"]
     assert f"`worse` vs `baseline` spread across seeds (test_accuracy): {spread['verdict']}" in index
+    assert f"`treatment` vs `baseline` spread across seeds (val_accuracy): {on_validation['verdict']}" in index
+    assert "Standard deviation across seeds of each row's metric" in report  # not only the claim's

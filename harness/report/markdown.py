@@ -510,6 +510,13 @@ def _ratio(estimate: dict) -> str:
     return f"{show(estimate['value'])} ({interval}; n = {estimate['n']} pairs)"
 
 
+def _spread_metrics(results: dict, spreads: list[dict]) -> str:
+    """What the spread rows measure: the claim's metric, or each row's own where a pair names one."""
+    claim = results["claim"]
+    named = {pair.get("metric", claim["metric"]) for pair in spreads}
+    return claim["metric_label"] if named == {claim["metric"]} else "each row's metric"
+
+
 def _stability(results: dict, fmt: Formatter) -> list[str]:
     """Spread across seeds (SD and SD ratio) and robustness across the tuning grid."""
     spreads, robust = results.get("stability") or [], results.get("robustness") or []
@@ -518,7 +525,7 @@ def _stability(results: dict, fmt: Formatter) -> list[str]:
     lines = ["## Stability: spread across seeds, robustness across the tuning grid", ""]
     if spreads:
         lines += [
-            f"Standard deviation of {results['claim']['metric_label']} across seeds (BCa bootstrap CIs), and the "
+            f"Standard deviation across seeds of {_spread_metrics(results, spreads)} (BCa bootstrap CIs), and the "
             "ratio SD(treatment) / SD(baseline) on the seeds both finished (seeds resampled in pairs). "
             "The Pitman–Morgan test checks equal variances of paired samples (exact under normality).",
             "",
