@@ -28,6 +28,11 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+# pytest-xdist: one test process per core, at most 4 (each imports a Keras backend); the slow
+# end-to-end tests are handed to whichever process is free. `nox -s tests -- -n 0` runs serially.
+PARALLEL = ("--numprocesses=auto", "--maxprocesses=4", "--dist=worksteal")
+
+
 def _install(session: nox.Session, extras: str = "cpu") -> None:
     session.install(f".[{extras}]")
 
@@ -36,7 +41,7 @@ def _install(session: nox.Session, extras: str = "cpu") -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests and the end-to-end smoke campaign (pytest), then `harness verify` of the fashion smoke report."""
     _install(session, "cpu,dev")
-    session.run("pytest", *session.posargs, env=_env())
+    session.run("pytest", *PARALLEL, *session.posargs, env=_env())
     if not session.posargs:  # the committed fashion smoke report, re-run on 3 seeds and compared (harness verify)
         session.run("harness", "verify", "fashion", "--profile", "smoke", "--seeds", "3", env=_env())
 
@@ -56,7 +61,7 @@ OTHER_BACKEND_TESTS = (
 def _other_backend(session: nox.Session, backend: str, package: str) -> None:
     """OTHER_BACKEND_TESTS under KERAS_BACKEND=backend, with ``package`` and without TensorFlow."""
     session.install(".[dev]", package)
-    session.run("pytest", *(session.posargs or OTHER_BACKEND_TESTS), env=_env(KERAS_BACKEND=backend))
+    session.run("pytest", *PARALLEL, *(session.posargs or OTHER_BACKEND_TESTS), env=_env(KERAS_BACKEND=backend))
 
 
 @nox.session(name="tests-torch")
