@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from harness.report.torture import headline_curves
@@ -144,10 +145,19 @@ def landscape_plot(results: dict, path: Path) -> bool:
             panels[name] = (space, trials, arm["best_params"])
     if not panels:
         return False
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels) + 1, 4.2), squeeze=False, layout="constrained")
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.8 * columns + 1, 4.2 * rows), squeeze=False, layout="constrained"
+    )
     values = [t["value"] for _, trials, _ in panels.values() for t in trials]
-    low, high = min(values), max(values)
-    for ax, (name, (space, trials, best)) in zip(axes[0], panels.items(), strict=True):
+    # The colours resolve the better three quarters of all trials; the worst quarter (diverged
+    # settings, typically) shares the far end of the scale, marked on the colour bar.
+    higher = tuning.get("higher_is_better", True)
+    low, high = (np.percentile(values, 25), max(values)) if higher else (min(values), np.percentile(values, 75))
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (name, (space, trials, best)) in zip(axes.flat, panels.items(), strict=False):
         (x, x_spec), (y, y_spec) = space.items()
         drawn = ax.scatter(
             [t["params"][x] for t in trials],
@@ -168,7 +178,7 @@ def landscape_plot(results: dict, path: Path) -> bool:
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.set_title(f"{name} ({len(trials)} trials)")
-    fig.colorbar(drawn, ax=axes[0].tolist(), label=tuning["objective"])
+    fig.colorbar(drawn, ax=axes.ravel().tolist(), label=tuning["objective"], extend="min" if higher else "max")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
