@@ -37,6 +37,7 @@ RANGE_RUNTIME = {  # with training.range_test: what the run's own range test sug
     "range_high": "the higher of the range test's two suggestions",
     "range_steepest": "the learning rate where the range test's loss fell fastest",
     "range_min_over_10": "the range test's lowest-loss learning rate ÷ 10",
+    "range_min": "the range test's lowest-loss learning rate (Smith's upper bound: where the loss stops falling)",
 }
 NESTED = {"learning_rate": "schedule", "inner": "optimizer", "inner_optimizer": "optimizer", "schedule": "schedule"}
 HARNESS_OPTIMIZERS = ("CycledMomentum", "Heun", "LazyAdam", "Lookahead", "MaskedLazy")

@@ -121,6 +121,27 @@ def mean_ci(values, *, method: str = "t", seed: int = 0) -> Estimate:
     return t_ci(values) if method == "t" else bootstrap_ci(values, np.mean, method=method, seed=seed)
 
 
+def pointwise_band(runs: list[list[float]]) -> dict:
+    """Mean with a 95% t-interval at each index (epoch, step) across runs; ``n`` per index counts the
+    runs that reached it with a finite value (None where none did)."""
+    length = max(len(r) for r in runs)
+    mean, low, high, counts = [], [], [], []
+    for index in range(length):
+        values = np.array([r[index] for r in runs if len(r) > index and np.isfinite(r[index])])
+        counts.append(int(values.size))
+        if values.size == 0:
+            mean.append(None), low.append(None), high.append(None)
+            continue
+        centre = float(values.mean())
+        half = (
+            float(st.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+            if values.size > 1
+            else 0.0
+        )
+        mean.append(centre), low.append(centre - half), high.append(centre + half)
+    return {"mean": mean, "low": low, "high": high, "n": counts}
+
+
 def paired_differences(treatment, baseline) -> np.ndarray:
     """Per-seed differences ``treatment - baseline`` (arrays aligned by seed)."""
     t, b = _as_array(treatment), _as_array(baseline)

@@ -166,6 +166,8 @@ def _judge_direction(
     """The margin first (the same 95% interval as the TOST in the report), then the direction."""
     if margin is None or margin <= 0:
         raise ValueError(f"a direction-only claim needs a positive margin, got {margin}")
+    if effect.n >= MIN_PAIRS and effect.low == effect.high:
+        return _identical_direction(effect, margin, speed)
     if undetermined := _undetermined(effect, None):
         return undetermined
     needed, needed_for = None, None
@@ -186,6 +188,31 @@ def _judge_direction(
         bounds = {"low": f"{math.exp(-margin):.3g}", "high": f"{math.exp(margin):.3g}"}
         return Verdict(label, _MEANING_SPEED_DIRECTION[label].format(**bounds), None, needed, needed_for)
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
+
+
+def _identical_direction(effect: Estimate, margin: float, speed: bool) -> Verdict:
+    """Every paired difference the same (a pass/fail flag, say): no t interval, but the exact
+    sign-flip test still reads the direction: all n signs agreeing has p = 2 / 2^n."""
+    value, n = effect.value, effect.n
+    shown = f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{margin:g}"
+    same = f"all {n} paired differences equal {value:g}"
+    if abs(value) < margin:
+        return Verdict(
+            Label.NOT_REPLICATED, f"{same}, inside {shown}, the smallest difference that matters", None, None
+        )
+    p = 2.0 ** (1 - n)
+    if p > 1 - effect.confidence:
+        needed = math.ceil(1 - math.log2(1 - effect.confidence))
+        reason = (
+            f"{same} (no spread: no t interval), beyond {shown}, but with {n} pairs the exact sign-flip "
+            f"test reaches only p = {p:.3g}"
+        )
+        alpha = f"{1 - effect.confidence:.3g}"
+        return Verdict(Label.UNDETERMINED, reason, None, needed, f"for identical differences to reach p ≤ {alpha}")
+    label = Label.REPLICATED if value > 0 else Label.CONTRADICTED
+    side = "in the claimed direction" if value > 0 else "on the wrong side of 0"
+    meaning = f"{same}, {side} and beyond {shown}: the exact sign-flip test gives p = {p:.3g}"
+    return Verdict(label, meaning, None, None)
 
 
 def _judge_equivalence(

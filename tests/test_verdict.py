@@ -44,7 +44,8 @@ def test_too_few_pairs_or_no_spread_is_undetermined(claimed):
 
     from harness.stats import t_ci
 
-    for differences, reason in (([0.5, 2.5], "at least 3"), ([2.5, 2.5], "at least 3"), ([0.01] * 3, "without spread")):
+    no_spread = "without spread" if claimed else "reaches only p = 0.25"
+    for differences, reason in (([0.5, 2.5], "at least 3"), ([2.5, 2.5], "at least 3"), ([0.01] * 3, no_spread)):
         effect = t_ci(np.array(differences))
         verdict = judge(effect, claimed, paired_sd=float(np.std(differences, ddof=1)), margin=0.005)
         assert verdict.label is Label.UNDETERMINED and reason in verdict.meaning
@@ -201,11 +202,20 @@ def test_an_equivalence_claim_is_read_against_its_margin(low, high, label):
     assert (verdict.seeds_needed is not None) == (label is Label.INCONCLUSIVE)
 
 
-def test_identical_paired_differences_decide_an_equivalence_claim_but_not_a_direction():
+def test_identical_paired_differences_decide_equivalence_and_direction_but_not_a_claimed_size():
     same = Estimate(0.0, 0.0, 0.0, 20, "degenerate")
     assert judge(same, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.REPLICATED
     apart = Estimate(0.01, 0.01, 0.01, 20, "degenerate")
     assert judge(apart, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.CONTRADICTED
-    assert judge(same, None, paired_sd=0.0, margin=0.003).label is Label.UNDETERMINED
+    assert judge(same, None, paired_sd=0.0, margin=0.003).label is Label.NOT_REPLICATED
+    assert judge(apart, None, paired_sd=0.0, margin=0.003).label is Label.REPLICATED  # p = 2 / 2^20
+    wrong = Estimate(-1.0, -1.0, -1.0, 10, "degenerate")  # a pass/fail flag that fails in every seed
+    verdict = judge(wrong, None, paired_sd=0.0, margin=0.5)
+    assert verdict.label is Label.CONTRADICTED and "p = 0.00195" in verdict.meaning
+    five = Estimate(1.0, 1.0, 1.0, 5, "degenerate")  # 2 / 2^5 = 0.0625: five agreeing signs are not enough
+    verdict = judge(five, None, paired_sd=0.0, margin=0.5)
+    assert verdict.label is Label.UNDETERMINED and verdict.seeds_needed == 6
+    assert judge(Estimate(1.0, 1.0, 1.0, 6, "degenerate"), None, paired_sd=0.0, margin=0.5).label is Label.REPLICATED
+    assert judge(apart, 0.02, paired_sd=0.0).label is Label.UNDETERMINED  # a point says nothing of a claimed size
     few = Estimate(0.0, 0.0, 0.0, 2, "degenerate")
     assert judge(few, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.UNDETERMINED

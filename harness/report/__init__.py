@@ -16,6 +16,7 @@ from harness.report.figures import (
     grid_plot,
     landscape_plot,
     paired_plot,
+    range_plot,
     schedule_plot,
     speed_plot,
     stability_plot,
@@ -167,6 +168,8 @@ def write_report(
         )
     if curves_plot(results, out / "curves.png"):
         figures.append(("curves.png", "Learning curves: mean per epoch with 95% t-interval bands across seeds"))
+    if range_plot(results, out / "range_test.png"):
+        figures.append(("range_test.png", "The learning-rate range test: smoothed loss per arm across seeds"))
     if schedule_plot(results, out / "schedules.png"):
         figures.append(("schedules.png", "Each arm's learning-rate (and momentum) schedule over its planned updates"))
     write_text_atomic(out / "results.json", dump(results))

@@ -8,11 +8,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import numpy as np
-from scipy import stats as st
 
 from harness import stats
 from harness.provenance import portable
 from harness.report.checks import judge_checks
+from harness.report.range_test import range_summary
 from harness.report.results import SCHEMA_VERSION
 from harness.report.speed import censored_pairs, speed_summary
 from harness.report.stability import spread
@@ -217,26 +217,6 @@ def _schedule(runs: list[TrialRecord]) -> dict[str, list[float]] | None:
     )
 
 
-def _band(runs: list[list[float]]) -> dict:
-    """Per-epoch mean with a 95% t-interval across runs (n per epoch: runs that reached it)."""
-    length = max(len(r) for r in runs)
-    mean, low, high, counts = [], [], [], []
-    for epoch in range(length):
-        values = np.array([r[epoch] for r in runs if len(r) > epoch and np.isfinite(r[epoch])])
-        counts.append(int(values.size))
-        if values.size == 0:
-            mean.append(None), low.append(None), high.append(None)
-            continue
-        centre = float(values.mean())
-        half = (
-            float(st.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-            if values.size > 1
-            else 0.0
-        )
-        mean.append(centre), low.append(centre - half), high.append(centre + half)
-    return {"mean": mean, "low": low, "high": high, "n": counts}
-
-
 def _compare(
     suite: Suite, by_arm: dict, comparison: Comparison, protocol: str, metric: str, judging: dict
 ) -> dict | None:
@@ -426,11 +406,12 @@ def analyse(
             "test_selection_inflation": _test_selection_inflation(runs, protocols),
             "wall_time_s": float(np.mean([r.wall_time_s for r in runs.values()])) if runs else None,
             "curves": {
-                key: _band([r.history[key] for r in scored if r.history.get(key)])
+                key: stats.pointwise_band([r.history[key] for r in scored if r.history.get(key)])
                 for key in CURVE_KEYS
                 if any(r.history.get(key) for r in scored)
             },
             "schedule": _schedule(scored),
+            "range_test": range_summary(list(runs.values())),
         }
 
     family = sum(len(suite.judged_on(comparison)) for comparison in suite.all_comparisons())

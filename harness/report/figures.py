@@ -114,6 +114,35 @@ def curves_plot(results: dict, path: Path) -> bool:
     return True
 
 
+def range_plot(results: dict, path: Path) -> bool:
+    """Each arm's range test: the smoothed loss against the learning rate (mean and 95% band across
+    seeds), the steepest-descent suggestion's 95% CI shaded; False if no arm ran one."""
+    arms = {name: arm["range_test"] for name, arm in results["arms"].items() if arm.get("range_test")}
+    if not arms:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for i, (name, found) in enumerate(arms.items()):
+        band, shade = found["smoothed"], colour(i)
+        steps = [j for j, m in enumerate(band["mean"]) if m is not None]
+        rates = [found["lr"][j] for j in steps]
+        ax.plot(rates, [band["mean"][j] for j in steps], color=shade, label=f"{name} (n={max(band['n'])})")
+        ax.fill_between(
+            rates, [band["low"][j] for j in steps], [band["high"][j] for j in steps], color=shade, alpha=0.25
+        )
+        if steepest := found["suggestions"]["range_steepest_lr"]:
+            ax.axvspan(steepest["low"], steepest["high"], color=shade, alpha=0.12)
+            ax.axvline(steepest["value"], color=shade, lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss (centred moving average)")
+    ax.set_title(
+        "range test: mean and 95% band across seeds;\ndashed: steepest descent, shaded: its 95% CI", fontsize=9
+    )
+    ax.legend(fontsize=8, frameon=False)
+    _save(fig, path)
+    return True
+
+
 def schedule_plot(results: dict, path: Path) -> bool:
     """Each arm's learning rate (and cycled momentum) over its planned updates; False if no arm has a schedule."""
     arms = {name: arm["schedule"] for name, arm in results["arms"].items() if arm.get("schedule")}

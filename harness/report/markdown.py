@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from harness.report.analysis import MAX_MISSING_SHARE
+from harness.report.range_test import REGIONS, SUGGESTIONS
 from harness.report.torture import headline_curves
 
 AXIS_NAMES = {"updates": "updates", "grad_evals": "gradient evaluations", "epochs": "epochs", "seconds": "s"}
@@ -587,6 +588,41 @@ def _stability(results: dict, fmt: Formatter) -> list[str]:
     return lines
 
 
+def _range_tests(results: dict) -> list[str]:
+    """Each arm's range-test suggestions (geometric mean, 95% CI on log10) and the regions per seed."""
+    arms = {name: arm["range_test"] for name, arm in results["arms"].items() if arm.get("range_test")}
+    if not arms:
+        return []
+    lines = [
+        "## The learning-rate range test",
+        "",
+        "Suggested learning rates: geometric mean across seeds with the 95% t interval of log10, and the SD "
+        "of log10 (decades). Regions: in how many seeds each appeared (read from the centred moving average).",
+        "",
+        _row("arm", *SUGGESTIONS.values(), *REGIONS.values()),
+        _row("---", *["---"] * len(SUGGESTIONS), *["---:"] * len(REGIONS)),
+    ]
+    for name, found in arms.items():
+        cells = []
+        for estimate in found["suggestions"].values():
+            if estimate is None:
+                cells.append("—")
+                continue
+            sd = f"; SD {estimate['sd_log10']:.2g} dec" if estimate["sd_log10"] is not None else ""
+            missing = f"; {estimate['n_missing']} without one" if estimate["n_missing"] else ""
+            cells.append(
+                f"{estimate['value']:.3g} (95% CI {estimate['low']:.3g} to {estimate['high']:.3g}; "
+                f"n = {estimate['n']}{sd}{missing})"
+            )
+        regions = [f"{count['k']} of {count['n']}" for count in found["regions"].values()]
+        lines.append(_row(f"`{name}`", *cells, *regions))
+    stopped = {name: found["stopped_early"] for name, found in arms.items() if found["stopped_early"]}
+    if stopped:
+        listed = ", ".join(f"`{name}` {count}" for name, count in stopped.items())
+        lines += ["", f"Tests stopped before the last rate (loss not finite or past the divergence bound): {listed}."]
+    return [*lines, ""]
+
+
 def _ranking(results: dict) -> list[str]:
     """Every arm by its mean of the ranking metric, best first; a tuned report sets the untuned ranking beside."""
     ranking = results.get("ranking")
@@ -903,6 +939,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     lines += _grid(results, fmt)
     lines += _stability(results, fmt)
     lines += _checks(results)
+    lines += _range_tests(results)
     lines += _ranking(results)
     lines += _tuning(results, fmt)
     lines += [

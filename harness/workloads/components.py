@@ -133,11 +133,12 @@ DataSpec = Annotated[FashionMNIST | CIFAR10 | IMDB, Field(discriminator="name")]
 RANGE_METRICS = {  # what a run with training.range_test records (harness.optimizers.range_test)
     "range_steepest_lr": "learning rate where the smoothed loss fell fastest",
     "range_log10_steepest_lr": "log10 of range_steepest_lr (its spread across seeds, in decades)",
+    "range_min_loss_lr": "learning rate of the lowest smoothed loss",
     "range_min_loss_lr_over_10": "learning rate of the lowest smoothed loss ÷ 10",
     "range_log10_spread": "log10(range_high / range_low)",
     "range_flat_start": "1 if the loss barely moves over the first tenth of the test",
     "range_descends": "1 if the smoothed loss falls to ≤ 90% of its start",
-    "range_diverges": "1 if the loss blew up (stopped early) or ends above 1.3 × its lowest",
+    "range_diverges": "1 if the loss blew up (stopped early) or climbs past 1.25 × its lowest after it",
     "range_three_regions": "1 if flat start, descent and divergence all appear",
     "range_flagged": "1 if the curve signals a broken setup: no flat start, no descent, or a non-finite loss before it",
 }
@@ -313,7 +314,7 @@ class Training(Strict):
     range_test: RangeTest | None = Field(
         None,
         description="run a learning-rate range test first: its curve, suggestions and flags are recorded, and "
-        "placeholders may use range_low, range_high, range_steepest, range_min_over_10",
+        "placeholders may use range_low, range_high, range_steepest, range_min_over_10, range_min",
     )
     grad_eval_budget: PositiveInt | None = Field(
         None,

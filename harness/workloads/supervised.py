@@ -112,6 +112,7 @@ def range_values(reading: dict[str, float]) -> dict[str, float]:
     return {
         "range_steepest": steepest,
         "range_min_over_10": over_10,
+        "range_min": reading["range_min_loss_lr"],
         "range_low": min(steepest, over_10),
         "range_high": max(steepest, over_10),
     }

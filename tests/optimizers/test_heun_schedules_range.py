@@ -214,18 +214,49 @@ def test_reading_a_range_test_finds_its_three_regions_and_flags_a_broken_curve()
     assert early_gap["range_flagged"] == 1 and early_gap["range_diverges"] == 1
     assert _reading([2.3] * 20, stopped="reached end=10")["range_diverges"] == 0
     rising_end = _reading([2.3] * 30 + list(np.linspace(2.3, 1.0, 20)) + [1.2, 1.8], stopped="reached end=10")
-    assert rising_end["range_diverges"] == 1  # ended above 1.3 x its lowest without passing the stop bound
+    assert rising_end["range_diverges"] == 1  # climbed past 1.25 x its lowest without passing the stop bound
 
 
-def test_the_steepest_suggestion_lies_before_the_minimum_past_the_settling_points():
+def test_the_steepest_suggestion_lies_before_the_minimum_past_the_one_sided_ends():
     from harness.optimizers.range_test import suggestions
 
     rates = np.logspace(-7, 1, 60)
     smoothed = np.concatenate([[3.0, 2.0], np.full(28, 2.3), np.linspace(2.3, 0.5, 25), [0.7, 1.5, 3.0, 6.0, 9.0]])
-    steepest, over_10 = suggestions(rates, smoothed)
+    steepest, over_10 = suggestions(rates, smoothed, window=5)  # the first 2 points average one side only
     assert rates[30] <= steepest <= rates[54] and over_10 == pytest.approx(
         rates[54] / 10
-    )  # inside the descent, not the noisy first points or the blow-up
+    )  # inside the descent, not the one-sided first points or the blow-up
+
+
+def test_the_read_curve_does_not_lag_the_loss():
+    """A running average (β = 0.98) puts the minimum of a noisy V-shaped curve about 1 / (1 − β)
+    steps late — more than a decade of learning rate at 300 steps; the centred average does not."""
+    from harness.optimizers.range_test import centred_average
+
+    steps, bottom = 300, 200
+    truth = 2.4 - 0.6 * np.clip(np.arange(steps) / bottom, 0, 1) + 0.005 * np.clip(np.arange(steps) - bottom, 0, None)
+    noisy = truth + np.random.default_rng(0).normal(0, 0.1, steps)
+    centred = centred_average(noisy, 31)
+    assert abs(int(np.argmin(centred)) - bottom) <= 10
+    running, average = [], 0.0
+    for step, loss in enumerate(noisy):
+        average = 0.98 * average + 0.02 * loss
+        running.append(average / (1 - 0.98 ** (step + 1)))
+    assert int(np.argmin(running)) - bottom >= 30
+    gapped = centred_average(np.array([1.0, 2.0, 3.0, np.nan, 5.0]), 3)
+    np.testing.assert_allclose(gapped[:3], [1.5, 2.0, 2.5])  # the ends average what the window holds
+    assert np.isnan(gapped[3:]).all()  # nothing is read past the first non-finite loss
+
+
+def test_a_range_test_reads_its_lowest_loss_rate_and_records_the_window():
+    model, x, y = _regression()
+    result = lr_range_test(model, x, y, start=1e-5, end=100.0, steps=150, batch_size=32)
+    assert result.window == 15 and result.smoothed.shape == result.losses.shape
+    from harness.optimizers import read_range_test
+
+    reading = read_range_test(result)
+    assert reading["range_min_loss_lr"] == pytest.approx(10 * reading["range_min_loss_lr_over_10"])
+    assert reading["range_min_loss_lr"] == pytest.approx(result.learning_rates[np.nanargmin(result.smoothed)])
 
 
 def test_the_range_metrics_the_workload_declares_are_the_ones_read():
