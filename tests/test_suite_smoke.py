@@ -24,7 +24,9 @@ SUITES = sorted(p.stem for p in (ROOT / "suites").glob("*.yaml") if p.stem not i
 def test_smoke_profile_runs_every_arm_and_judges_every_claim(workspace, name):
     suite = load(name)
     _, spec = suite.profile("smoke")
-    assert main(["campaign", name, "--profile", "smoke"]) == 0
+    # In this process (--jobs 1): pytest-xdist already runs one test per core, and a local worker
+    # pool is tested in test_campaign.py; each worker would re-import Keras for a few seconds of work.
+    assert main(["campaign", name, "--profile", "smoke", "--jobs", "1"]) == 0
     out = workspace / "runs" / "reports" / name / "smoke"
     results = json.loads((out / "results.json").read_text())
     assert {arm: row["n_runs"] for arm, row in results["arms"].items()} == dict.fromkeys(suite.arms, spec.seeds)
