@@ -70,18 +70,17 @@ def check_storage(url: str | None) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StorageError(f"Optuna storage {shown(url)}: not a database URL ({example})") from None
+        raise StorageError(f"Optuna storage {url}: not a database URL ({example})") from None
     database = parsed.get_backend_name()
     if database not in DATABASES:
         raise StorageError(
-            f"Optuna storage {shown(url)}: unknown database '{database}' (Optuna stores in {', '.join(DATABASES)}; "
-            f"{example})"
+            f"Optuna storage {url}: unknown database '{database}' (Optuna stores in {', '.join(DATABASES)}; {example})"
         )
     if database == "sqlite":
         folder = Path(parsed.database or ".").resolve().parent
         if url != default and not folder.is_dir():
             raise StorageError(
-                f"Optuna storage {shown(url)}: the folder {folder} does not exist; create it, or leave --storage "
+                f"Optuna storage {url}: the folder {folder} does not exist; create it, or leave --storage "
                 "out for the default runs/optuna.db"
             )
         return url
@@ -91,12 +90,12 @@ def check_storage(url: str | None) -> str:
             pass
     except ImportError as error:
         raise StorageError(
-            f"Optuna storage {shown(url)}: its database driver is not installed ({error.__cause__ or error}); "
+            f"Optuna storage {url}: its database driver is not installed ({error.__cause__ or error}); "
             "for PostgreSQL: pip install 'psycopg[binary]' (the project's extra: .[postgres])"
         ) from None
     except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, no such database
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}") from None
+        raise StorageError(f"Optuna storage {url} cannot be opened: {reason}") from None
     return url
 
 
@@ -129,13 +128,13 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
         except ImportError as error:
             missing = error.__cause__ or error
             raise StorageError(
-                f"Optuna storage {shown(url)}: its database driver is not installed ({missing}); "
+                f"Optuna storage {url}: its database driver is not installed ({missing}); "
                 "for PostgreSQL: pip install 'psycopg[binary]' (the project's extra: .[postgres])"
             ) from None
         except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, bad URL
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             time.sleep(1 + attempt)
-    raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}")
+    raise StorageError(f"Optuna storage {url} cannot be opened: {reason}")
 
 
 def _serialise_sqlite(engine) -> None:
@@ -244,11 +243,23 @@ class CampaignStudies:
             raise StorageError(
                 f"study '{name}' belongs to a campaign with other settings ({differing}); every worker of a "
                 f"campaign must use the same suite file ({self.suite.path}), options and Keras backend — "
-                "refusing to join"
+                f"refusing to join.{self._new_campaign_hint(storage, found)}"
             )
         if study.metric_names is None:
             study.set_metric_names([metric])  # optuna-dashboard shows it instead of "Objective 0"
         return study
+
+    def _new_campaign_hint(self, storage, found: dict) -> str:
+        """How to start over when the suite file itself was changed on purpose (the runs stay in MLflow)."""
+        if found.get("suite_digest") == self.suite.digest:
+            return ""
+        url = shown(getattr(storage, "url", str(storage)))
+        return (
+            f" If you changed {self.suite.path.name} on purpose, run it as a new campaign: pass another "
+            f"--root-seed, or delete the old campaign's studies (those named '{self.key}/…', listed by "
+            f"`optuna studies --storage {url}`) with `optuna delete-study --storage "
+            f"{url} --study-name NAME`; its finished runs stay in MLflow"
+        )
 
     def sampler(self, arm: str, index: int) -> optuna.samplers.BaseSampler:
         """The suite's sampler for the arm's ``index``-th trial, every argument explicit.

@@ -254,6 +254,14 @@ def test_worker_with_a_different_suite_file_refuses_to_join(synthetic, capsys, m
     assert main(["worker", "synthetic"]) == 2
     error = capsys.readouterr().err
     assert "refusing to join" in error and "suite_digest" in error and "budget: campaign has 4, this worker 5" in error
+    # The changed file on purpose: the error names how to start over, and doing so lets it run.
+    url = f"sqlite:///{synthetic / 'runs' / 'optuna.db'}"
+    assert f"optuna delete-study --storage {url} --study-name NAME" in error and "synthetic/smoke/root=" in error
+    import optuna
+
+    for study in optuna.get_all_study_names(url):
+        optuna.delete_study(study_name=study, storage=url)
+    assert main(["sweep", "synthetic"]) == 0
 
 
 def test_two_workers_on_postgresql_meet_budgets_exactly(workspace, postgres_url):
