@@ -171,7 +171,10 @@ def write_report(
     if range_plot(results, out / "range_test.png"):
         figures.append(("range_test.png", "The learning-rate range test: smoothed loss per arm across seeds"))
     if schedule_plot(results, out / "schedules.png"):
-        figures.append(("schedules.png", "Each arm's learning-rate (and momentum) schedule over its planned updates"))
+        caption = "Each arm's learning-rate (and momentum) schedule over its planned updates"
+        if any(arm.get("range_test") for arm in results["arms"].values()):
+            caption += " (its first seed's: a rate set by a run's own range test differs from seed to seed)"
+        figures.append(("schedules.png", caption))
     write_text_atomic(out / "results.json", dump(results))
     write_text_atomic(out / RUNS_FILE, runs.to_csv(table))
     markdown = render(results, figures)
