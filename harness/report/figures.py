@@ -117,11 +117,13 @@ def curves_plot(results: dict, path: Path) -> bool:
 def range_plot(results: dict, path: Path) -> bool:
     """Each arm's range test: the smoothed loss against the learning rate (mean and 95% band across
     seeds), the steepest-descent suggestion's 95% CI shaded; False if no arm ran one."""
-    arms = {name: arm["range_test"] for name, arm in results["arms"].items() if arm.get("range_test")}
+    arms = {
+        i: (name, arm["range_test"]) for i, (name, arm) in enumerate(results["arms"].items()) if arm.get("range_test")
+    }
     if not arms:
         return False
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for i, (name, found) in enumerate(arms.items()):
+    for i, (name, found) in arms.items():  # each arm in its colour of the other figures
         band, shade = found["smoothed"], colour(i)
         steps = [j for j, m in enumerate(band["mean"]) if m is not None]
         rates = [found["lr"][j] for j in steps]
