@@ -338,3 +338,17 @@ def test_browser_flags_a_headline_table_too_wide(report_folder, tmp_path):
     page = write_html(report_folder, "A claim")
     dom = _Dom(_dump_dom(page, tmp_path / "chromium-profile", extra=["--window-size=1280,900"]))
     assert dom.body.get("data-headline-fits") == "false"
+
+
+def test_index_states_a_direction_or_an_equivalence_claim_with_its_margin():
+    from harness.report.index import index_row
+
+    def row(**comparison):
+        base = {"metric": "test_accuracy", "claimed_effect": None, "margin": 0.01, "verdict": {"label": "x"}}
+        results = {"suite": "s", "profile": "quick", "comparison": base | comparison}
+        return index_row(results, Path("."), "s/quick")
+
+    assert "| the same (within ±1.00 points) |" in row(equivalence_claim=True)
+    assert "| better (no size; ±1.00 points = no difference) |" in row()
+    assert "| +2.00 points |" in row(claimed_effect=0.02)
+    assert "| direction |" in row(margin=None)  # a results file from before margins were recorded

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from harness.report.html import to_html, write_text_atomic
+from harness.report.markdown import Formatter, claimed_text
 from harness.report.results import SCHEMA_VERSION
 
 TITLE = "Reproducibility reports"
@@ -98,10 +99,20 @@ def index_row(results: dict, folder: Path, link: str) -> str:
         + _others(results)
         + _older(results),
         format_effect(comparison.get("effect"), metric, speed),
-        format_delta(claimed, metric, speed) if _finite(claimed) else ("direction" if comparison else MISSING),
+        _claimed_cell(results, comparison, claimed, metric, speed),
         f"[report]({link}/report.md)",
     ]
     return "| " + " | ".join(_cell(str(cell)) for cell in cells) + " |"
+
+
+def _claimed_cell(results: dict, comparison: dict, claimed, metric: str, speed: bool) -> str:
+    """The claimed effect; a direction or an equivalence in the report's own words (with its margin)."""
+    if not comparison:
+        return MISSING
+    if _finite(claimed) and not comparison.get("equivalence_claim"):
+        return format_delta(claimed, metric, speed)
+    fmt = Formatter.row(comparison, Formatter(metric, (results.get("scale") or {}).get("axis")))
+    return claimed_text(comparison, fmt) if comparison.get("margin") else "direction"
 
 
 def _others(results: dict) -> str:

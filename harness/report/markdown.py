@@ -80,7 +80,7 @@ def _share(estimate: dict) -> str:
     return f"{estimate['value']:.0%} (95% CI {estimate['low']:.0%} to {estimate['high']:.0%}; n = {estimate['n']})"
 
 
-def _claimed(comparison: dict, fmt: Formatter) -> str:
+def claimed_text(comparison: dict, fmt: Formatter) -> str:
     if comparison.get("equivalence_claim"):
         margin = comparison["margin"]
         if fmt.axis:
@@ -215,7 +215,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
                 f"`{c['treatment']}` − `{c['baseline']}`",
                 c["protocol"],
                 effect(c, f),
-                _claimed(c, f),
+                claimed_text(c, f),
                 f"**{c['verdict']['label']}**",
             )
         )
@@ -365,7 +365,7 @@ def _speed(results: dict, fmt: Formatter) -> list[str]:
                         timer.compact(c["effect"]),
                         _share(c["prob_treatment_better"]),
                         " / ".join(str(censored.get(k, 0)) for k in ("baseline_only", "treatment_only", "both")),
-                        _claimed(c, timer),
+                        claimed_text(c, timer),
                         f"**{c['verdict']['label']}**",
                     )
                 )
@@ -820,7 +820,7 @@ def headline_sentence(results: dict) -> str:
     return provisional + (
         f"{verdict['label'].capitalize()}: {comparison['treatment']} over {comparison['baseline']} on "
         f"{results['claim']['metric_label']}, {fmt.ci(comparison['effect'], delta=True)}, claimed "
-        f"{_claimed(comparison, fmt)} — {verdict['meaning']}."
+        f"{claimed_text(comparison, fmt)} — {verdict['meaning']}."
     )
 
 
@@ -917,7 +917,8 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
             "",
             f"Measured effect of `{comparison['treatment']}` over `{comparison['baseline']}` on "
             f"{claim['metric_label']}: **{fmt.ci(comparison['effect'], delta=True)}** paired seeds (paired t); "
-            f"claimed: {_claimed(comparison, fmt)}.{_judged_on(comparison, fmt)} The verdict is *{verdict['label']}* "
+            f"claimed: {claimed_text(comparison, fmt)}.{_judged_on(comparison, fmt)} "
+            f"The verdict is *{verdict['label']}* "
             f"because {verdict['meaning']}.",
         ]
         if comparison.get("incomplete"):
@@ -982,7 +983,7 @@ def render(results: dict, figures: list[tuple[str, str]]) -> str:
     lines += _inflation(results, fmt)
     if comparison:
         base, treat = comparison["baseline"], comparison["treatment"]
-        claimed, best = _claimed(comparison, fmt), comparison["best_seed"]
+        claimed, best = claimed_text(comparison, fmt), comparison["best_seed"]
         protocol = f", protocol *{comparison['protocol']}*" if len(results["protocols"]) > 1 else ""
         lines += [f"## Paired comparison (the claim{protocol})", "", _row("quantity", "value"), _row("---", "---")]
         what = f"mean difference `{treat}` − `{base}` (paired t)"
