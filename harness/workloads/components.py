@@ -277,7 +277,9 @@ class RangeTest(Strict):
     start: float = Field(1e-7, gt=0)
     end: float = Field(10.0, gt=0)
     steps: int = Field(300, ge=10)
-    smoothing: float = Field(0.98, ge=0, lt=1, description="of the exponential moving average of the loss")
+    smoothing: float = Field(
+        0.98, ge=0, lt=1, description="of the running average that stops a diverging test (the curve is read centred)"
+    )
     divergence: float = Field(4.0, gt=1)
     optimizer: OptimizerSpec | None = Field(
         None, description="the optimizer the test runs (its learning rate set at every step); default: plain SGD"
