@@ -70,17 +70,18 @@ def check_storage(url: str | None) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StorageError(f"Optuna storage {url}: not a database URL ({example})") from None
+        raise StorageError(f"Optuna storage {shown(url)}: not a database URL ({example})") from None
     database = parsed.get_backend_name()
     if database not in DATABASES:
         raise StorageError(
-            f"Optuna storage {url}: unknown database '{database}' (Optuna stores in {', '.join(DATABASES)}; {example})"
+            f"Optuna storage {shown(url)}: unknown database '{database}' (Optuna stores in {', '.join(DATABASES)}; "
+            f"{example})"
         )
     if database == "sqlite":
         folder = Path(parsed.database or ".").resolve().parent
         if url != default and not folder.is_dir():
             raise StorageError(
-                f"Optuna storage {url}: the folder {folder} does not exist; create it, or leave --storage "
+                f"Optuna storage {shown(url)}: the folder {folder} does not exist; create it, or leave --storage "
                 "out for the default runs/optuna.db"
             )
         return url
@@ -90,12 +91,12 @@ def check_storage(url: str | None) -> str:
             pass
     except ImportError as error:
         raise StorageError(
-            f"Optuna storage {url}: its database driver is not installed ({error.__cause__ or error}); "
+            f"Optuna storage {shown(url)}: its database driver is not installed ({error.__cause__ or error}); "
             "for PostgreSQL: pip install 'psycopg[binary]' (the project's extra: .[postgres])"
         ) from None
     except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, no such database
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise StorageError(f"Optuna storage {url} cannot be opened: {reason}") from None
+        raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}") from None
     return url
 
 
@@ -128,13 +129,13 @@ def open_storage(url: str | None) -> optuna.storages.RDBStorage:
         except ImportError as error:
             missing = error.__cause__ or error
             raise StorageError(
-                f"Optuna storage {url}: its database driver is not installed ({missing}); "
+                f"Optuna storage {shown(url)}: its database driver is not installed ({missing}); "
                 "for PostgreSQL: pip install 'psycopg[binary]' (the project's extra: .[postgres])"
             ) from None
         except Exception as error:  # sqlalchemy's errors: unreachable host, bad credentials, bad URL
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             time.sleep(1 + attempt)
-    raise StorageError(f"Optuna storage {url} cannot be opened: {reason}")
+    raise StorageError(f"Optuna storage {shown(url)} cannot be opened: {reason}")
 
 
 def _serialise_sqlite(engine) -> None:
