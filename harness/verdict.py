@@ -190,11 +190,16 @@ def _judge_direction(
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
 
 
+def _margin_text(margin: float, speed: bool) -> str:
+    """The band of no difference that matters: ±margin, or for a log speed-up its ×low to ×high."""
+    return f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{margin:g}"
+
+
 def _identical_direction(effect: Estimate, margin: float, speed: bool) -> Verdict:
     """Every paired difference the same (a pass/fail flag, say): no t interval, but the exact
     sign-flip test still reads the direction: all n signs agreeing has p = 2 / 2^n."""
     value, n = effect.value, effect.n
-    shown = f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{margin:g}"
+    shown = _margin_text(margin, speed)
     same = f"all {n} paired differences equal {value:g}"
     if abs(value) < margin:
         return Verdict(
@@ -221,7 +226,7 @@ def _judge_equivalence(
     """An equivalence claim: the CI inside ±margin (TOST at the interval's level), beyond it, or across its edge."""
     if margin is None or margin <= 0:
         raise ValueError(f"an equivalence claim needs a positive margin, got {margin}")
-    shown = f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{margin:g}"
+    shown = _margin_text(margin, speed)
     if effect.n >= MIN_PAIRS and effect.low == effect.high:  # identical differences: equivalence needs no spread
         inside = abs(effect.value) < margin
         where = "inside" if inside else "outside"
