@@ -517,18 +517,20 @@ def tost(differences, margin: float, confidence: float = CONFIDENCE) -> dict:
 
     ``p`` is the larger of the two one-sided p-values; equivalence is shown when
     ``p < (1 − confidence) / 2``, i.e. exactly when the ``confidence`` (95%) t interval —
-    the interval every verdict reads — lies inside ±margin. Identical differences have no
+    the interval every verdict reads — lies inside ±margin. ``p_not_worse`` is the lower test's
+    alone (non-inferiority: the interval's lower end above −margin). Identical differences have no
     spread to test with: ``equivalent`` is then None.
     """
     if margin <= 0:
         raise ValueError(f"the equivalence margin must be positive, got {margin}")
     array = _as_array(differences)
     if array.size < 2 or np.ptp(array) == 0:
-        return {"margin": margin, "p": None, "equivalent": None, "n": int(array.size)}
-    lower = st.ttest_1samp(array, -margin, alternative="greater").pvalue
-    upper = st.ttest_1samp(array, margin, alternative="less").pvalue
-    p = float(max(lower, upper))
-    return {"margin": margin, "p": p, "equivalent": p < (1 - confidence) / 2, "n": int(array.size)}
+        return {"margin": margin, "p": None, "p_not_worse": None, "equivalent": None, "n": int(array.size)}
+    lower = float(st.ttest_1samp(array, -margin, alternative="greater").pvalue)
+    upper = float(st.ttest_1samp(array, margin, alternative="less").pvalue)
+    p = max(lower, upper)
+    equivalent = p < (1 - confidence) / 2
+    return {"margin": margin, "p": p, "p_not_worse": lower, "equivalent": equivalent, "n": int(array.size)}
 
 
 def prob_best_of_k_reaches(values, threshold: float) -> list[float]:

@@ -58,6 +58,11 @@ class Claim(_Strict):
     equivalence: bool = Field(
         False, description="the claim is that the arms do not differ by more than ±margin (judged by TOST)"
     )
+    non_inferiority: bool = Field(
+        False,
+        description="the claim is that the treatment is not worse than the baseline by more than margin (judged "
+        "by the CI's lower end, a one-sided test)",
+    )
     notes: str = ""
 
     @property
@@ -70,7 +75,7 @@ class Claim(_Strict):
         log(claimed_ratio); None: direction only."""
         if self.claimed_ratio is not None:
             return math.log(self.claimed_ratio)
-        if self.equivalence or self.baseline.reported is None or self.treatment.reported is None:
+        if self.equivalence or self.non_inferiority or None in (self.baseline.reported, self.treatment.reported):
             return None
         return self.direction * (self.treatment.reported - self.baseline.reported)
 
@@ -82,11 +87,7 @@ class Claim(_Strict):
         if given and self.claimed_ratio is not None:
             raise ValueError("give reported values or claimed_ratio, not both")
         given += 2 * (self.claimed_ratio is not None)
-        if self.equivalence and (given or self.margin is None):
-            raise ValueError(
-                "an equivalence claim gives its margin (the largest difference that does not matter) "
-                "and no reported values or claimed_ratio"
-            )
+        _one_margin_claim(self.equivalence, self.non_inferiority, given or None, self.margin)
         if not given and self.margin is None:
             raise ValueError("a claim without reported values is about direction: give its margin")
         return self
@@ -117,6 +118,10 @@ class Comparison(_Strict):
     equivalence: bool | None = Field(
         None, description="the arms do not differ by more than ±margin; default: the claim's, on the claim's metric"
     )
+    non_inferiority: bool | None = Field(
+        None,
+        description="the treatment is not worse by more than margin; default: the claim's, on the claim's metric",
+    )
     why: str = ""
 
     @property
@@ -125,9 +130,24 @@ class Comparison(_Strict):
 
     @model_validator(mode="after")
     def _equivalence_margin(self) -> Comparison:
-        if self.equivalence and (self.margin is None or self.claimed_effect or self.claimed_ratio):
-            raise ValueError("an equivalence comparison gives its margin and no claimed_effect or claimed_ratio")
+        claimed = self.claimed_effect or self.claimed_ratio
+        _one_margin_claim(self.equivalence, self.non_inferiority, claimed, self.margin)
         return self
+
+
+def _one_margin_claim(equivalence: bool | None, non_inferiority: bool | None, claimed, margin: float | None) -> None:
+    """An equivalence or a non-inferiority claim (not both) states a margin and no claimed effect."""
+    if equivalence and non_inferiority:
+        raise ValueError(
+            "equivalence (no difference beyond ±margin) and non_inferiority (not worse by more than margin) "
+            "exclude each other: keep one"
+        )
+    kind = "an equivalence" if equivalence else "a non-inferiority" if non_inferiority else None
+    if kind and (claimed or margin is None):
+        raise ValueError(
+            f"{kind} claim gives its margin (the largest difference that does not matter) and no reported "
+            "values, claimed_effect or claimed_ratio"
+        )
 
 
 class Stability(_Strict):
@@ -333,9 +353,15 @@ class Suite(_Strict):
 
     def is_equivalence(self, comparison: Comparison) -> bool:
         """Whether the comparison claims no difference beyond ±margin: its own say, else the claim's on its metric."""
-        if comparison.equivalence is not None:
-            return comparison.equivalence
+        if comparison.equivalence is not None or comparison.non_inferiority:
+            return bool(comparison.equivalence)
         return self.claim.equivalence and comparison.metric in (None, self.claim.metric)
+
+    def is_non_inferiority(self, comparison: Comparison) -> bool:
+        """Whether the comparison claims the treatment not worse by more than its margin (as ``is_equivalence``)."""
+        if comparison.non_inferiority is not None or comparison.equivalence:
+            return bool(comparison.non_inferiority)
+        return self.claim.non_inferiority and comparison.metric in (None, self.claim.metric)
 
     def claimed_effect(self, comparison: Comparison) -> float | None:
         """The effect a comparison is held to (a speed-up as its log ratio; None: direction only)."""

@@ -65,6 +65,14 @@ _MEANING_SPEED_DIRECTION = {
     Label.INCONCLUSIVE: "the CI contains ×1 and reaches beyond ×{low} to ×{high}, the smallest speed-up that matters",
 }
 
+_MEANING_NON_INFERIORITY = {  # "not worse than the baseline by more than the margin"
+    Label.REPLICATED: "the CI's lower end lies above {worse}: not worse by more than the margin (one-sided test at "
+    "{alpha})",
+    Label.CONTRADICTED: "the CI lies entirely below {worse}: worse by more than the margin",
+    Label.INCONCLUSIVE: "the CI reaches below {worse} but not entirely: neither non-inferiority nor a loss beyond "
+    "the margin is shown",
+}
+
 _MEANING_EQUIVALENCE = {  # the claim is "no difference that matters": the same labels, read against ±margin
     Label.REPLICATED: "the CI lies inside {margin}: no difference that matters (two one-sided tests)",
     Label.CONTRADICTED: "the CI lies entirely outside {margin}: the arms differ by more than the margin",
@@ -113,6 +121,7 @@ def judge(
     sequential_max: int | None = None,
     speed: bool = False,
     equivalence: bool = False,
+    non_inferiority: bool = False,
 ) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
@@ -125,8 +134,12 @@ def judge(
     ``sequential_max``: ``effect`` is the confidence sequence of a campaign that added seeds
     until decided, at most this many; the seeds needed are then the sequence's. ``speed``: the
     effect is a log speed-up, and the verdict says so. ``equivalence``: the claim is that the arms do
-    not differ by more than ±``margin`` (replicated when the CI lies inside it).
+    not differ by more than ±``margin`` (replicated when the CI lies inside it). ``non_inferiority``: the
+    claim is that the treatment is not worse by more than ``margin`` (replicated when the CI's lower end
+    lies above −margin).
     """
+    if non_inferiority:
+        return _judge_non_inferiority(effect, paired_sd, margin, sequential_max, speed)
     if equivalence:
         return _judge_equivalence(effect, paired_sd, margin, sequential_max, speed)
     if claimed is None:
@@ -246,6 +259,34 @@ def _judge_equivalence(
     return Verdict(label, _MEANING_EQUIVALENCE[label].format(margin=shown), None, needed, needed_for)
 
 
+def _judge_non_inferiority(
+    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool = False
+) -> Verdict:
+    """A non-inferiority claim: the CI's lower end above −margin (a one-sided test at half the interval's
+    alpha), its upper end below −margin (worse by more than the margin), or across it."""
+    if margin is None or margin <= 0:
+        raise ValueError(f"a non-inferiority claim needs a positive margin, got {margin}")
+    worse = f"×{math.exp(-margin):.3g}" if speed else f"−{margin:g}"
+    if effect.n >= MIN_PAIRS and effect.low == effect.high:  # identical differences: the side needs no spread
+        label = Label.REPLICATED if effect.value > -margin else Label.CONTRADICTED
+        side = "above" if label is Label.REPLICATED else "at or below"
+        return Verdict(label, f"all {effect.n} paired differences equal {effect.value:g}, {side} {worse}", None, None)
+    if undetermined := _undetermined(effect, None):
+        return undetermined
+    needed, needed_for = None, None
+    if effect.low > -margin:
+        label = Label.REPLICATED
+    elif effect.high < -margin:
+        label = Label.CONTRADICTED
+    else:
+        label = Label.INCONCLUSIVE
+        alpha = 1 - effect.confidence
+        needed = seeds_for_power(paired_sd, margin, alpha=alpha, sequential_max=sequential_max)
+        needed_for = f"to show the treatment not worse by more than {margin:g} if the arms do not differ"
+    alpha = f"{(1 - effect.confidence) / 2:.3g}"
+    return Verdict(label, _MEANING_NON_INFERIORITY[label].format(worse=worse, alpha=alpha), None, needed, needed_for)
+
+
 def assess(
     baseline,
     treatment,
@@ -257,6 +298,7 @@ def assess(
     sequential_max: int | None = None,
     speed: bool = False,
     equivalence: bool = False,
+    non_inferiority: bool = False,
 ) -> dict:
     """Every statistic of one paired comparison, oriented so that an improvement is positive
     (``speed``: the values are log times, and the verdict speaks of speed-ups).
@@ -298,7 +340,9 @@ def assess(
         if target and paired_sd > 0
         else None,
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
-        "verdict": judge(judged, claimed, paired_sd, margin, sequential_max, speed, equivalence).as_dict()
+        "verdict": judge(
+            judged, claimed, paired_sd, margin, sequential_max, speed, equivalence, non_inferiority
+        ).as_dict()
         | {"interval": _bounded(judged)},
     }
 
@@ -314,7 +358,7 @@ def _equivalence(oriented: np.ndarray, margin: float, judged: Estimate, sequenti
         return stats.tost(oriented, margin, judged.confidence)
     decided = judged.method != "degenerate" and judged.n >= 2
     inside = -margin < judged.low and judged.high < margin
-    return {"margin": margin, "p": None, "equivalent": inside if decided else None, "n": judged.n}
+    return {"margin": margin, "p": None, "p_not_worse": None, "equivalent": inside if decided else None, "n": judged.n}
 
 
 def spread_verdict(low: float | None, high: float | None) -> str:

@@ -52,6 +52,13 @@ def test_an_equivalence_claim_needs_its_margin_and_no_reported_values(tmp_path):
         with pytest.raises(SuiteError) as error:
             load(mutated_suite(tmp_path, ACCUMULATION, mutate))
         assert any("equivalence claim gives its margin" in p for p in error.value.problems)
+
+    def both(data):
+        data["claim"]["non_inferiority"] = True
+
+    with pytest.raises(SuiteError) as error:
+        load(mutated_suite(tmp_path, ACCUMULATION, both))
+    assert any("exclude each other: keep one" in p for p in error.value.problems)
     suite = load(ACCUMULATION)
     [own] = suite.all_comparisons()
     assert suite.is_equivalence(own) and suite.margin(own) == 0.003 and suite.claimed_effect(own) is None

@@ -349,6 +349,7 @@ def test_index_states_a_direction_or_an_equivalence_claim_with_its_margin():
         return index_row(results, Path("."), "s/quick")
 
     assert "| the same (within ±1.00 points) |" in row(equivalence_claim=True)
+    assert "| not worse (by more than 1.00 points) |" in row(non_inferiority_claim=True)
     assert "| better (no size; ±1.00 points = no difference) |" in row()
     assert "| +2.00 points |" in row(claimed_effect=0.02)
     assert "| direction |" in row(margin=None)  # a results file from before margins were recorded

@@ -150,6 +150,14 @@ def test_imdb_suite_comparisons_and_protocols():
     assert suite.trial_settings("paper", "adam").model.name == "lstm"
 
 
+def test_a_comparison_says_equivalence_or_non_inferiority_and_the_claim_lends_its_own_kind():
+    suite = load(ROOT / "suites" / "sgdr.yaml")
+    claim, generalization = suite.all_comparisons()
+    assert suite.is_equivalence(claim) and not suite.is_non_inferiority(claim)  # "about as fast"
+    assert suite.is_non_inferiority(generalization) and not suite.is_equivalence(generalization)  # "keeps"
+    assert suite.margin(generalization) == 0.01 and suite.claimed_effect(generalization) is None
+
+
 def test_comparison_and_protocol_mistakes_are_named(tmp_path):
     def mutate(d):
         d["comparisons"][1]["treatment"] = "lazy_adamm"

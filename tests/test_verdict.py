@@ -1,4 +1,7 @@
+import math
+
 import pytest
+import scipy.stats as st
 
 from harness.stats import Estimate
 from harness.verdict import Label, judge
@@ -159,7 +162,7 @@ def test_sequential_assessment_reads_the_confidence_sequence_and_stays_json_safe
     sequence = t_confidence_sequence([t - b for t, b in zip(treatment, baseline, strict=True)], sequential_max=20)
     assert result["verdict"]["interval"]["low"] == pytest.approx(sequence.low) and sequence.low < fixed["effect"]["low"]
     assert result["effect"] == fixed["effect"]  # the fixed-n interval is still shown beside it
-    assert result["equivalence"] == {"margin": 0.005, "p": None, "equivalent": False, "n": 10}
+    assert result["equivalence"] == {"margin": 0.005, "p": None, "p_not_worse": None, "equivalent": False, "n": 10}
     assert result["seeds_for_power"] > fixed["seeds_for_power"]
     early = assess(baseline[:3], treatment[:3], claimed=0.02, margin=0.005, sequential_max=20)
     assert early["verdict"]["interval"]["low"] is None and early["verdict"]["label"] == "inconclusive"
@@ -200,6 +203,39 @@ def test_an_equivalence_claim_is_read_against_its_margin(low, high, label):
     )
     assert verdict.label is label
     assert (verdict.seeds_needed is not None) == (label is Label.INCONCLUSIVE)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "label"),
+    [
+        (-0.002, 0.0025, Label.REPLICATED),  # lower end above −0.003: not worse by more than the margin
+        (0.01, 0.03, Label.REPLICATED),  # clearly better is not worse (an equivalence claim would be contradicted)
+        (-0.004, 0.001, Label.INCONCLUSIVE),  # across −0.003
+        (-0.02, -0.0035, Label.CONTRADICTED),  # worse by more than the margin
+    ],
+)
+def test_a_non_inferiority_claim_reads_only_the_lower_end_against_its_margin(low, high, label):
+    verdict = judge(
+        Estimate((low + high) / 2, low, high, 20, "t"), None, paired_sd=0.004, margin=0.003, non_inferiority=True
+    )
+    assert verdict.label is label
+    assert (verdict.seeds_needed is not None) == (label is Label.INCONCLUSIVE)
+    assert "−0.003" in verdict.meaning
+
+
+def test_a_non_inferiority_assessment_gives_its_one_sided_p_and_a_speed_bound():
+    from harness.verdict import assess
+
+    baseline = [0.60, 0.58, 0.59, 0.61, 0.57, 0.60]
+    treatment = [0.62, 0.60, 0.60, 0.63, 0.60, 0.61]  # better by ~2 points in every seed
+    result = assess(baseline, treatment, None, 0.01, non_inferiority=True)
+    assert result["verdict"]["label"] == "replicated"
+    differences = [t - b for t, b in zip(treatment, baseline, strict=True)]
+    expected = st.ttest_1samp(differences, -0.01, alternative="greater").pvalue
+    assert result["equivalence"]["p_not_worse"] == pytest.approx(expected)
+    assert result["equivalence"]["equivalent"] is False  # the TOST would call it a difference beyond ±1 point
+    slower = judge(Estimate(-0.5, -0.6, -0.4, 10, "t"), None, 0.1, math.log(1.25), non_inferiority=True, speed=True)
+    assert slower.label is Label.CONTRADICTED and "×0.8" in slower.meaning
 
 
 def test_identical_paired_differences_decide_equivalence_and_direction_but_not_a_claimed_size():

@@ -235,10 +235,10 @@ def _compare(
     b = np.array([_score(by_arm[base][i], metric) for i in seeds])
     t = np.array([_score(by_arm[treat][i], metric) for i in seeds])
     claimed, margin = suite.claimed_effect(comparison), suite.margin(comparison)
-    equivalence = suite.is_equivalence(comparison)
+    equivalence, non_inferiority = suite.is_equivalence(comparison), suite.is_non_inferiority(comparison)
     # what a search over seeds is scored against: the claimed effect; for a direction, the margin beyond 0
-    threshold = claimed if claimed is not None else (None if equivalence else margin)
-    judging = judging | {"speed": speed, "equivalence": equivalence}
+    threshold = claimed if claimed is not None else (None if equivalence or non_inferiority else margin)
+    judging = judging | {"speed": speed, "equivalence": equivalence, "non_inferiority": non_inferiority}
     assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, **judging)
     oriented = direction * (shape(t) - shape(b))
     best = int(np.argmax(oriented))
@@ -255,6 +255,7 @@ def _compare(
         "claimed_effect": claimed,
         "margin": suite.margin(comparison),
         "equivalence_claim": equivalence,
+        "non_inferiority_claim": non_inferiority,
         **assessed,
         "best_seed": {"seed_index": seeds[best], "effect": float(oriented[best])},
         "torture": search_curve(oriented, threshold),

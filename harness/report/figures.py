@@ -283,7 +283,7 @@ def torture_plot(results: dict, path: Path, scale: float) -> bool:
     """Left: expected best effect of a search of size k, with bands; right: chance it reaches the claim."""
     headline = results["comparison"]
     threshold = headline and headline.get("torture_threshold", headline["claimed_effect"])
-    if threshold is None:  # an equivalence claim: no effect to reach
+    if threshold is None:  # an equivalence or non-inferiority claim: no effect to reach
         return False
     curves = headline_curves(results)
     if not curves:

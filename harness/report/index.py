@@ -109,7 +109,7 @@ def _claimed_cell(results: dict, comparison: dict, claimed, metric: str, speed: 
     """The claimed effect; a direction or an equivalence in the report's own words (with its margin)."""
     if not comparison:
         return MISSING
-    if _finite(claimed) and not comparison.get("equivalence_claim"):
+    if _finite(claimed) and not (comparison.get("equivalence_claim") or comparison.get("non_inferiority_claim")):
         return format_delta(claimed, metric, speed)
     fmt = Formatter.row(comparison, Formatter(metric, (results.get("scale") or {}).get("axis")))
     return claimed_text(comparison, fmt) if comparison.get("margin") else "direction"

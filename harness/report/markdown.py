@@ -81,6 +81,11 @@ def _share(estimate: dict) -> str:
 
 
 def claimed_text(comparison: dict, fmt: Formatter) -> str:
+    if comparison.get("non_inferiority_claim"):
+        margin = comparison["margin"]
+        if fmt.axis:
+            return f"not slower (beyond ×{math.exp(-margin):.3g})"
+        return f"not worse (by more than {fmt.delta(margin).lstrip('+')})"
     if comparison.get("equivalence_claim"):
         margin = comparison["margin"]
         if fmt.axis:
@@ -110,6 +115,12 @@ def _reported(claim: dict, fmt: Formatter) -> str:
         return (
             f"- Claimed: `{claim['treatment']['arm']}` reaches the target {claim['claimed_ratio']:g}× faster than "
             f"`{claim['baseline']['arm']}` (no interval given)"
+        )
+    if claim.get("non_inferiority"):
+        return (
+            f"- Claimed: `{claim['treatment']['arm']}` is not worse than `{claim['baseline']['arm']}` by more than "
+            f"{fmt.delta(claim['margin']).lstrip('+')} (non-inferiority, judged by the 95% CI's lower end: a "
+            "one-sided test at 2.5%)"
         )
     if claim.get("equivalence"):
         return (
@@ -286,6 +297,13 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
                 f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: equivalence "
                 f"{within} {outcome}, n = {e['n']}."
             )
+            if c.get("non_inferiority_claim") and e.get("p_not_worse") is not None:
+                bound = f"×{math.exp(-e['margin']):.3g}" if f.axis else f"−{f.delta(e['margin']).lstrip('+')}"
+                lines.append(
+                    f"- Non-inferiority of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: the difference "
+                    f"above {bound} {'shown' if e['p_not_worse'] < 0.025 else 'not shown'} (one-sided p = "
+                    f"{_p(e['p_not_worse'])} at 2.5%: the 95% CI's lower end above {bound}), n = {e['n']}."
+                )
     for c, f in zip(rows, formats, strict=True):
         lines += _missing(c, f)
     for name, protocol in results["protocols"].items():
@@ -377,7 +395,7 @@ def _torture(results: dict, fmt: Formatter) -> list[str]:
     """What a search over seeds, test-set epochs or configurations would have reported."""
     headline = results["comparison"]
     threshold = headline and headline.get("torture_threshold", headline["claimed_effect"])
-    if threshold is None:  # an equivalence claim: no effect to reach
+    if threshold is None:  # an equivalence or non-inferiority claim: no effect to reach
         return []
     claimed = threshold
     reaching = (
