@@ -2,7 +2,10 @@
 
 The campaign's parent run gives the whole command's wall time (its start to its end: for
 a campaign that was interrupted and resumed, that span includes the pause); the trial
-runs give the time per trial. Use it for campaigns too long to repeat just to time them.
+runs give the time per trial. Only the trials the report reads count: where the store also
+holds the same campaign's runs of an older suite file (the parent run is then older too), the
+time runs from the first current trial's start instead, and the record says so. Use it for
+campaigns too long to repeat just to time them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 
 from record import REPORT, smoke_option, write_section
 
+from harness.report import is_current
+from harness.report.analysis import tuning_summary
 from harness.studies import campaign_key
 from harness.suites import load
 from harness.tracking import KIND_SWEEP, Tracker
@@ -45,10 +50,20 @@ def main() -> None:
     key = campaign_key(suite, profile, suite.root_seed)
     parents = tracker.client.search_runs([experiment], f"tags.`harness.campaign` = '{key}'")
     parent = next(p for p in parents if p.data.tags.get("harness.kind") == "campaign")
-    wall = (parent.info.end_time - parent.info.start_time) / 1000
     per_arm: dict[str, list[float]] = defaultdict(list)
-    confirmations = tracker.trial_records(experiment, key, with_history=False)
-    sweeps = tracker.trial_records(experiment, key, with_history=False, kind=KIND_SWEEP)
+    every_sweep = tracker.trial_records(experiment, key, with_history=False, kind=KIND_SWEEP)
+    current = is_current(suite, profile, tuning_summary(suite, profile, every_sweep))
+    everything = tracker.trial_records(experiment, key, with_history=False) + every_sweep
+    confirmations = [r for r in everything if current(r) and r.tags.get("kind") != KIND_SWEEP]
+    sweeps = [r for r in every_sweep if current(r)]
+    start, since = parent.info.start_time, "from start to report"
+    if older := len(everything) - len(confirmations) - len(sweeps):
+        start = min(tracker.client.get_run(r.run_id).info.start_time for r in confirmations + sweeps)
+        since = (
+            f"from its first current trial's start to the report ({older} older trials of the same campaign, from "
+            "an earlier suite file, stay in the store: not counted)"
+        )
+    wall = (parent.info.end_time - start) / 1000
     for record in confirmations + sweeps:
         per_arm[record.arm].append(record.wall_time_s)
     trials = len(confirmations) + len(sweeps)
@@ -66,7 +81,7 @@ def main() -> None:
         f"The real campaign `{parent.data.tags.get('harness.command', '?')}`: {trials} trials "
         f"({len(sweeps)} sweep trials, then {spec.seeds} paired seeds × {len(suite.arms)} arms; {spec.jobs} at a time "
         "on this machine). "
-        f"**Whole campaign: {wall / 60:.1f} min** from start to report{judged}. "
+        f"**Whole campaign: {wall / 60:.1f} min** {since}{judged}. "
         f"Sum of the trials' own times: {busy / 60:.0f} min, {busy / spec.jobs / 60:.0f} min at {spec.jobs} at a time "
         f"with no pause. Read from its MLflow runs (parent run `{parent.info.run_id}`). {args.note}\n\n"
         "| arm | trials (sweep and confirmation) | median time per trial | range |\n"

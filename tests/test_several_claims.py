@@ -23,6 +23,13 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     data["comparisons"] = [
         {"baseline": "baseline", "treatment": "treatment"},
         {"baseline": "worse", "treatment": "baseline", "metric": "val_accuracy", "margin": 0.002, "why": "its own"},
+        {
+            "baseline": "worse",
+            "treatment": "treatment",
+            "metric": "test_accuracy",
+            "non_inferiority": True,
+            "margin": 0.005,
+        },
     ]
     data["ranking"] = "test_accuracy"
     data["checks"] = {"in_range": {"metric": "test_accuracy", "above": 0.5, "arms": ["treatment"]}}
@@ -56,3 +63,9 @@ def test_a_direction_claim_has_a_torture_meter_a_ranking_and_its_verdicts_in_the
     assert f"`worse` vs `baseline` spread across seeds (test_accuracy): {spread['verdict']}" in index
     assert f"`treatment` vs `baseline` spread across seeds (val_accuracy): {on_validation['verdict']}" in index
     assert "Standard deviation across seeds of each row's metric" in report  # not only the claim's
+    [not_worse] = [c for c in results["comparisons"] if c["non_inferiority_claim"]]
+    assert not_worse["effect"]["value"] == pytest.approx(0.03, abs=0.01)  # +2 points over −1
+    low = not_worse["verdict"]["interval"]["low"]  # read at the report's simultaneous level
+    assert not_worse["verdict"]["label"] == ("replicated" if low > -0.005 else "inconclusive")
+    assert "| not worse (by more than 0.50 points) |" in report
+    assert "- Non-inferiority of `treatment` − `worse`, test_accuracy: the difference above −0.50 points" in report

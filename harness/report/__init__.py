@@ -43,6 +43,40 @@ def reports_home(suite: Suite, profile: str) -> Path:
     return runs_dir() / "reports" if suite.role(profile) == PLUMBING else COMMITTED
 
 
+def expected_hashes(suite: Suite, profile: str, tuning: dict, variant: str) -> Callable[[str, int], str]:
+    """The settings hash a current trial of (arm, run index) must carry: today's suite file, at the sweep's
+    best settings for the tuned variant."""
+    from harness.studies import TUNED
+    from harness.trial import settings_hash
+
+    tuned = {arm: (tuning["arms"][arm]["best_params"] or {}) if variant == TUNED else {} for arm in suite.arms}
+
+    @cache
+    def expected(arm: str, index: int) -> str:
+        return settings_hash(suite.settings_dict(profile, arm, index, tuned[arm]))
+
+    return expected
+
+
+def is_current(suite: Suite, profile: str, tuning: dict) -> Callable:
+    """Whether a trial is one the report reads: a confirmation run of today's settings, a sweep trial of
+    today's suite file (older runs of the same campaign stay in the store and in runs.csv, marked)."""
+    from harness.studies import UNTUNED
+    from harness.tracking import KIND_SWEEP
+
+    by_variant = {}
+
+    def current(record) -> bool:
+        if record.tags.get("kind") == KIND_SWEEP:
+            return record.tags.get("suite_digest") == suite.digest
+        variant = record.tags.get("variant", UNTUNED)
+        if variant not in by_variant:
+            by_variant[variant] = expected_hashes(suite, profile, tuning, variant)
+        return record.arm in suite.arms and by_variant[variant](record.arm, record.seed_index) == record.params_hash
+
+    return current
+
+
 def in_progress(campaign_run, suite: Suite, records: list) -> dict | None:
     """Planned and finished confirmation runs per arm while the campaign's MLflow run is RUNNING; else None."""
     if campaign_run.info.status != "RUNNING":
@@ -74,8 +108,7 @@ def write_report(
     marked provisional, with its finished and planned runs per arm.
     """
     from harness.studies import TUNED, UNTUNED, campaign_key
-    from harness.tracking import KIND_SWEEP, Tracker, TrialRecord
-    from harness.trial import settings_hash
+    from harness.tracking import KIND_SWEEP, Tracker
 
     tracker = tracker or Tracker()
     experiment = tracker.experiment(suite.name)
@@ -85,14 +118,7 @@ def write_report(
     tuning = tuning_summary(suite, profile, sweeps)
 
     def hashes(variant: str) -> Callable[[str, int], str]:
-        """The settings hash a current trial of (arm, run index) must carry."""
-        tuned = {arm: (tuning["arms"][arm]["best_params"] or {}) if variant == TUNED else {} for arm in suite.arms}
-
-        @cache
-        def expected(arm: str, index: int) -> str:
-            return settings_hash(suite.settings_dict(profile, arm, index, tuned[arm]))
-
-        return expected
+        return expected_hashes(suite, profile, tuning, variant)
 
     derived = {  # per variant: its runs with the suite's derived metrics, and its targets
         variant: derive(suite, [r for r in records if r.tags.get("variant", UNTUNED) == variant], hashes(variant))
@@ -124,13 +150,7 @@ def write_report(
         if not in_campaign:
             results["in_progress"] = in_progress(tracker.client.get_run(campaign_run), suite, of(main))
 
-    def current(record: TrialRecord) -> bool:  # the runs the report reads (sweeps: of today's suite file)
-        if record.tags.get("kind") == KIND_SWEEP:
-            return record.tags.get("suite_digest") == suite.digest
-        variant = record.tags.get("variant", UNTUNED)
-        return record.arm in suite.arms and hashes(variant)(record.arm, record.seed_index) == record.params_hash
-
-    table = runs.rows(suite.name, profile, [*of(TUNED), *of(UNTUNED), *sweeps], current)
+    table = runs.rows(suite.name, profile, [*of(TUNED), *of(UNTUNED), *sweeps], is_current(suite, profile, tuning))
     out = reports_dir / suite.name / profile
     out.mkdir(parents=True, exist_ok=True)
     figures = []

@@ -144,6 +144,12 @@ def _p(value: float) -> str:
     return f"{value:.2g}" if value >= 0.001 else "< 0.001"
 
 
+def _p_is(value: float, name: str = "p") -> str:
+    """``p = 0.04`` or ``p < 0.001``, for prose."""
+    shown = _p(value)
+    return f"{name} {shown}" if shown.startswith("<") else f"{name} = {shown}"
+
+
 def _d(estimate: dict | None) -> str:
     return "—" if estimate is None else f"{estimate['value']:.2f} ({estimate['low']:.2f} to {estimate['high']:.2f})"
 
@@ -291,7 +297,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
                     f"{'shown' if e['equivalent'] else 'not shown'} (the 95% confidence sequence inside the margin)"
                 )
             else:
-                outcome = f"{'shown' if e['equivalent'] else 'not shown'} (p = {_p(e['p'])}"
+                outcome = f"{'shown' if e['equivalent'] else 'not shown'} ({_p_is(e['p'])}"
                 outcome += ", two one-sided tests at 2.5%: the 95% CI inside the margin)"
             lines.append(
                 f"- Equivalence (TOST) of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: equivalence "
@@ -299,10 +305,11 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
             )
             if c.get("non_inferiority_claim") and e.get("p_not_worse") is not None:
                 bound = f"×{math.exp(-e['margin']):.3g}" if f.axis else f"−{f.delta(e['margin']).lstrip('+')}"
+                shown = "shown" if e["p_not_worse"] < 0.025 else "not shown"
                 lines.append(
                     f"- Non-inferiority of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: the difference "
-                    f"above {bound} {'shown' if e['p_not_worse'] < 0.025 else 'not shown'} (one-sided p = "
-                    f"{_p(e['p_not_worse'])} at 2.5%: the 95% CI's lower end above {bound}), n = {e['n']}."
+                    f"above {bound} {shown} ({_p_is(e['p_not_worse'], 'one-sided p')} at 2.5%: the 95% CI's lower "
+                    f"end above {bound}), n = {e['n']}."
                 )
     for c, f in zip(rows, formats, strict=True):
         lines += _missing(c, f)
@@ -506,7 +513,7 @@ def _grid(results: dict, fmt: Formatter) -> list[str]:
         )
         lines += [
             f"Trend: the effect changes by {fmt.ci(trend['slope'], delta=True)} {per} (least-squares slope over "
-            f"every run, t interval; p = {_p(trend['p'])} for no trend).",
+            f"every run, t interval; {_p_is(trend['p'])} for no trend).",
             "",
         ]
     return lines
