@@ -100,6 +100,9 @@ def test_campaign_reports_tuning_and_the_untuned_effect(synthetic):
     for arm in ("baseline", "treatment"):
         summary = tuning["arms"][arm]
         assert summary["n_trials"] == 4 and summary["n_complete"] + summary["n_pruned"] + summary["n_failed"] == 4
+        statuses = [t["status"] for t in summary["trials"]]  # every trial, pruned ones too (for the landscape)
+        assert len(statuses) == 4 and statuses.count("pruned") == summary["n_pruned"]
+        assert all((t["value"] is None) == (t["status"] in ("pruned", "failed")) for t in summary["trials"])
         assert results["settings"][arm]["learning_rate"] == summary["best_params"]["learning_rate"]
         curve = summary["expected_max"]
         assert len(curve["k"]) == summary["n_complete"] and curve["mean"][-1] == pytest.approx(summary["best_value"])
@@ -554,3 +557,24 @@ def test_a_real_full_runs_folder(synthetic):
         _check_exact(synthetic, "synthetic", "slow")
     finally:
         subprocess.run(["umount", "-l", str(runs)], capture_output=True)
+
+
+def test_the_landscape_draws_pruned_trials_as_crosses(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from harness.report.figures import landscape_plot
+
+    space = {"lr": {"low": 1e-4, "high": 1e-1, "log": True}, "wd": {"low": 1e-6, "high": 1e-2, "log": True}}
+    trials = [{"params": {"lr": 10.0**-k, "wd": 1e-4}, "value": 0.5 + k / 10, "status": "ok"} for k in (1, 2, 3)]
+    trials.append({"params": {"lr": 0.05, "wd": 1e-3}, "value": None, "status": "pruned"})
+    arm = {"search_space": space, "trials": trials, "best_params": trials[2]["params"]}
+    results = {"tuning": {"objective": "val_accuracy", "higher_is_better": True, "arms": {"adamw": arm}}}
+    drawn = []
+    original = matplotlib.axes.Axes.scatter
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "scatter", lambda ax, x, y, **kw: drawn.append((list(x), kw)) or original(ax, x, y, **kw)
+    )
+    assert landscape_plot(results, tmp_path / "landscape.png") and (tmp_path / "landscape.png").stat().st_size > 5_000
+    [crosses] = [x for x, kw in drawn if kw.get("marker") == "x"]
+    assert crosses == [0.05]  # the pruned trial, at its learning rate
+    assert [x for x, kw in drawn if "cmap" in kw] == [[0.1, 0.01, 0.001]]  # only trials with a value are coloured

@@ -166,7 +166,11 @@ def write_report(
         figures.append(("effects.png", "Every comparison under every protocol: mean paired difference and 95% CI"))
     if landscape_plot(results, out / "landscape.png"):
         figures.append(
-            ("landscape.png", "Each arm's sweep over its two tuned settings, coloured by the tuning objective")
+            (
+                "landscape.png",
+                "Each arm's sweep over its two tuned settings, coloured by the tuning objective (grey crosses: "
+                "trials the pruner stopped)",
+            )
         )
     if budget_plot(results, out / "budget.png"):
         figures.append(

@@ -71,10 +71,14 @@ def tuning_summary(suite: Suite, profile: str, sweeps: list[TrialRecord]) -> dic
         )
         best = max(complete, key=lambda r: (sign * r.metrics[tuning.objective], -r.seed_index), default=None)
         values = [r.metrics[tuning.objective] for r in complete]
-        trials = [
-            {"params": json.loads(r.tags["tuned_params"]), "value": _objective(r, tuning.objective), "status": r.status}
+        trials = [  # every trial, a pruned one with no value (its settings still show where the search went)
+            {
+                "params": json.loads(r.tags["tuned_params"]),
+                "value": None if f"info.{PRUNED_AT}" in r.tags else _objective(r, tuning.objective),
+                "status": "pruned" if f"info.{PRUNED_AT}" in r.tags else r.status,
+            }
             for r in sorted(runs, key=lambda r: r.seed_index)
-            if f"info.{PRUNED_AT}" not in r.tags and "tuned_params" in r.tags
+            if "tuned_params" in r.tags
         ]
         arms[arm] = {
             "n_trials": len(runs),

@@ -166,14 +166,17 @@ def schedule_plot(results: dict, path: Path) -> bool:
 
 def landscape_plot(results: dict, path: Path) -> bool:
     """Each arm's sweep over two numeric settings: every trial at its (x, y), coloured by the tuning
-    objective, the best ringed; False unless some arm searched exactly two numeric settings."""
+    objective, pruned trials as grey crosses, the best ringed; False unless some arm searched exactly
+    two numeric settings."""
     tuning = results.get("tuning") or {}
     panels = {}
     for name, arm in (tuning.get("arms") or {}).items():
         space = {k: v for k, v in arm["search_space"].items() if "low" in v}
-        trials = [t for t in arm["trials"] if t["value"] is not None and all(k in t["params"] for k in space)]
+        placed = [t for t in arm["trials"] if all(k in t["params"] for k in space)]
+        trials = [t for t in placed if t["value"] is not None]
+        pruned = [t for t in placed if t.get("status") == "pruned"]
         if len(space) == 2 and len(arm["search_space"]) == 2 and len(trials) >= 2:
-            panels[name] = (space, trials, arm["best_params"])
+            panels[name] = (space, trials, pruned, arm["best_params"])
     if not panels:
         return False
     columns = min(len(panels), 4)
@@ -181,15 +184,19 @@ def landscape_plot(results: dict, path: Path) -> bool:
     fig, axes = plt.subplots(
         rows, columns, figsize=(4.8 * columns + 1, 4.2 * rows), squeeze=False, layout="constrained"
     )
-    values = [t["value"] for _, trials, _ in panels.values() for t in trials]
+    values = [t["value"] for _, trials, _, _ in panels.values() for t in trials]
     # The colours resolve the better three quarters of all trials; the worst quarter (diverged
     # settings, typically) shares the far end of the scale, marked on the colour bar.
     higher = tuning.get("higher_is_better", True)
     low, high = (np.percentile(values, 25), max(values)) if higher else (min(values), np.percentile(values, 75))
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
-    for ax, (name, (space, trials, best)) in zip(axes.flat, panels.items(), strict=False):
+    for ax, (name, (space, trials, pruned, best)) in zip(axes.flat, panels.items(), strict=False):
         (x, x_spec), (y, y_spec) = space.items()
+        if pruned:
+            ax.scatter(
+                [t["params"][x] for t in pruned], [t["params"][y] for t in pruned], marker="x", c="grey", label="pruned"
+            )
         drawn = ax.scatter(
             [t["params"][x] for t in trials],
             [t["params"][y] for t in trials],
@@ -201,6 +208,7 @@ def landscape_plot(results: dict, path: Path) -> bool:
         )
         if best:
             ax.scatter([best[x]], [best[y]], s=140, facecolors="none", edgecolors="red", label="best")
+        if best or pruned:
             ax.legend(fontsize=8, frameon=False)
         ax.set_xscale("log" if x_spec.get("log") else "linear")
         ax.set_yscale("log" if y_spec.get("log") else "linear")
@@ -208,7 +216,7 @@ def landscape_plot(results: dict, path: Path) -> bool:
         ax.set_ylim(y_spec["low"], y_spec["high"])
         ax.set_xlabel(x)
         ax.set_ylabel(y)
-        ax.set_title(f"{name} ({len(trials)} trials)")
+        ax.set_title(f"{name} ({len(trials)} trials" + (f", {len(pruned)} pruned)" if pruned else ")"))
     fig.colorbar(drawn, ax=axes.ravel().tolist(), label=tuning["objective"], extend="min" if higher else "max")
     fig.savefig(path, dpi=110)
     plt.close(fig)
