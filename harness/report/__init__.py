@@ -64,15 +64,13 @@ def is_current(suite: Suite, profile: str, tuning: dict) -> Callable:
     from harness.studies import UNTUNED
     from harness.tracking import KIND_SWEEP
 
-    by_variant = {}
+    hashes = cache(lambda variant: expected_hashes(suite, profile, tuning, variant))
 
     def current(record) -> bool:
         if record.tags.get("kind") == KIND_SWEEP:
             return record.tags.get("suite_digest") == suite.digest
         variant = record.tags.get("variant", UNTUNED)
-        if variant not in by_variant:
-            by_variant[variant] = expected_hashes(suite, profile, tuning, variant)
-        return record.arm in suite.arms and by_variant[variant](record.arm, record.seed_index) == record.params_hash
+        return record.arm in suite.arms and hashes(variant)(record.arm, record.seed_index) == record.params_hash
 
     return current
 
@@ -117,6 +115,7 @@ def write_report(
     sweeps, _ = one_backend(tracker.trial_records(experiment, key, False, kind=KIND_SWEEP), backend, pool_backends)
     tuning = tuning_summary(suite, profile, sweeps)
 
+    @cache  # one settings-hash table per variant, shared by the derived metrics and the analysis
     def hashes(variant: str) -> Callable[[str, int], str]:
         return expected_hashes(suite, profile, tuning, variant)
 
