@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +28,12 @@ MIN_PAIRS = 3  # with 2 pairs the interval rests on one degree of freedom: ±12.
 PRECISION = 0.5  # "replicated" also needs the CI's lower end at or above this fraction of the claimed effect
 ASSERTS_EFFECT = frozenset({Label.REPLICATED, Label.POSITIVE, Label.LARGER, Label.SMALLER, Label.CONTRADICTED})
 DECIDED = frozenset({Label.REPLICATED, Label.LARGER, Label.SMALLER, Label.NOT_REPLICATED, Label.CONTRADICTED})
+
+
+def plain(size: float) -> str:
+    """A difference's size as written when its unit is unknown (a report passes ``0.50 points``)."""
+    return f"{size:g}"
+
 
 _MEANING = {
     Label.REPLICATED: f"the CI excludes 0, contains the claimed effect and rules out effects below {PRECISION:.0%} "
@@ -122,6 +129,7 @@ def judge(
     speed: bool = False,
     equivalence: bool = False,
     non_inferiority: bool = False,
+    show: Callable[[float], str] = plain,
 ) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
@@ -136,14 +144,14 @@ def judge(
     effect is a log speed-up, and the verdict says so. ``equivalence``: the claim is that the arms do
     not differ by more than ±``margin`` (replicated when the CI lies inside it). ``non_inferiority``: the
     claim is that the treatment is not worse by more than ``margin`` (replicated when the CI's lower end
-    lies above −margin).
+    lies above −margin). ``show`` writes a margin in the metric's unit.
     """
     if non_inferiority:
-        return _judge_non_inferiority(effect, paired_sd, margin, sequential_max, speed)
+        return _judge_non_inferiority(effect, paired_sd, margin, sequential_max, speed, show)
     if equivalence:
-        return _judge_equivalence(effect, paired_sd, margin, sequential_max, speed)
+        return _judge_equivalence(effect, paired_sd, margin, sequential_max, speed, show)
     if claimed is None:
-        return _judge_direction(effect, paired_sd, margin, sequential_max, speed)
+        return _judge_direction(effect, paired_sd, margin, sequential_max, speed, show)
     if claimed <= 0:
         raise ValueError(f"claimed effect must be positive after orientation, got {claimed}")
     if undetermined := _undetermined(effect, claimed):
@@ -174,13 +182,18 @@ def judge(
 
 
 def _judge_direction(
-    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool = False
+    effect: Estimate,
+    paired_sd: float,
+    margin: float | None,
+    sequential_max: int | None,
+    speed: bool = False,
+    show: Callable[[float], str] = plain,
 ) -> Verdict:
     """The margin first (the same 95% interval as the TOST in the report), then the direction."""
     if margin is None or margin <= 0:
         raise ValueError(f"a direction-only claim needs a positive margin, got {margin}")
     if effect.n >= MIN_PAIRS and effect.low == effect.high:
-        return _identical_direction(effect, margin, speed)
+        return _identical_direction(effect, margin, speed, show)
     if undetermined := _undetermined(effect, None):
         return undetermined
     needed, needed_for = None, None
@@ -196,23 +209,23 @@ def _judge_direction(
             seeds_for_power(paired_sd, margin, alpha=1 - effect.confidence, sequential_max=sequential_max),
             seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence, sequential_max=sequential_max),
         )
-        needed_for = f"to detect a difference of {margin:g} or to show none beyond ±{margin:g}"
+        needed_for = f"to detect a difference of {show(margin)} or to show none beyond ±{show(margin)}"
     if speed:
         bounds = {"low": f"{math.exp(-margin):.3g}", "high": f"{math.exp(margin):.3g}"}
         return Verdict(label, _MEANING_SPEED_DIRECTION[label].format(**bounds), None, needed, needed_for)
-    return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=f"{margin:g}"), None, needed, needed_for)
+    return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=show(margin)), None, needed, needed_for)
 
 
-def _margin_text(margin: float, speed: bool) -> str:
+def _margin_text(margin: float, speed: bool, show: Callable[[float], str]) -> str:
     """The band of no difference that matters: ±margin, or for a log speed-up its ×low to ×high."""
-    return f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{margin:g}"
+    return f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{show(margin)}"
 
 
-def _identical_direction(effect: Estimate, margin: float, speed: bool) -> Verdict:
+def _identical_direction(effect: Estimate, margin: float, speed: bool, show: Callable[[float], str]) -> Verdict:
     """Every paired difference the same (a pass/fail flag, say): no t interval, but the exact
     sign-flip test still reads the direction: all n signs agreeing has p = 2 / 2^n."""
     value, n = effect.value, effect.n
-    shown = _margin_text(margin, speed)
+    shown = _margin_text(margin, speed, show)
     same = f"all {n} paired differences equal {value:g}"
     if abs(value) < margin:
         return Verdict(
@@ -234,12 +247,17 @@ def _identical_direction(effect: Estimate, margin: float, speed: bool) -> Verdic
 
 
 def _judge_equivalence(
-    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool = False
+    effect: Estimate,
+    paired_sd: float,
+    margin: float | None,
+    sequential_max: int | None,
+    speed: bool = False,
+    show: Callable[[float], str] = plain,
 ) -> Verdict:
     """An equivalence claim: the CI inside ±margin (TOST at the interval's level), beyond it, or across its edge."""
     if margin is None or margin <= 0:
         raise ValueError(f"an equivalence claim needs a positive margin, got {margin}")
-    shown = _margin_text(margin, speed)
+    shown = _margin_text(margin, speed, show)
     if effect.n >= MIN_PAIRS and effect.low == effect.high:  # identical differences: equivalence needs no spread
         inside = abs(effect.value) < margin
         where = "inside" if inside else "outside"
@@ -255,18 +273,23 @@ def _judge_equivalence(
     else:
         label = Label.INCONCLUSIVE
         needed = seeds_for_equivalence(paired_sd, margin, confidence=effect.confidence, sequential_max=sequential_max)
-        needed_for = f"to show no difference beyond ±{margin:g} if there is none"
+        needed_for = f"to show no difference beyond {shown} if there is none"
     return Verdict(label, _MEANING_EQUIVALENCE[label].format(margin=shown), None, needed, needed_for)
 
 
 def _judge_non_inferiority(
-    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool = False
+    effect: Estimate,
+    paired_sd: float,
+    margin: float | None,
+    sequential_max: int | None,
+    speed: bool = False,
+    show: Callable[[float], str] = plain,
 ) -> Verdict:
     """A non-inferiority claim: the CI's lower end above −margin (a one-sided test at half the interval's
     alpha), its upper end below −margin (worse by more than the margin), or across it."""
     if margin is None or margin <= 0:
         raise ValueError(f"a non-inferiority claim needs a positive margin, got {margin}")
-    worse = f"×{math.exp(-margin):.3g}" if speed else f"−{margin:g}"
+    worse = f"×{math.exp(-margin):.3g}" if speed else f"−{show(margin)}"
     if effect.n >= MIN_PAIRS and effect.low == effect.high:  # identical differences: the side needs no spread
         label = Label.REPLICATED if effect.value > -margin else Label.CONTRADICTED
         side = "above" if label is Label.REPLICATED else "at or below"
@@ -282,7 +305,7 @@ def _judge_non_inferiority(
         label = Label.INCONCLUSIVE
         alpha = 1 - effect.confidence
         needed = seeds_for_power(paired_sd, margin, alpha=alpha, sequential_max=sequential_max)
-        needed_for = f"to show the treatment not worse by more than {margin:g} if the arms do not differ"
+        needed_for = f"to show the treatment not worse by more than {show(margin)} if the arms do not differ"
     alpha = f"{(1 - effect.confidence) / 2:.3g}"
     return Verdict(label, _MEANING_NON_INFERIORITY[label].format(worse=worse, alpha=alpha), None, needed, needed_for)
 
@@ -299,6 +322,7 @@ def assess(
     speed: bool = False,
     equivalence: bool = False,
     non_inferiority: bool = False,
+    show: Callable[[float], str] = plain,
 ) -> dict:
     """Every statistic of one paired comparison, oriented so that an improvement is positive
     (``speed``: the values are log times, and the verdict speaks of speed-ups).
@@ -309,7 +333,7 @@ def assess(
     own interval is ``verdict.interval``). ``p`` is the sign-flip permutation test's. With
     ``sequential_max`` (a campaign that added seeds until decided, at most that many) the
     verdict and the equivalence test read the t-mixture confidence sequence instead, which
-    stays valid however many times it was looked at.
+    stays valid however many times it was looked at. ``show`` writes a margin in the metric's unit.
     """
     direction = 1 if higher_is_better else -1
     b, t = direction * np.asarray(baseline, dtype=float), direction * np.asarray(treatment, dtype=float)
@@ -341,7 +365,7 @@ def assess(
         else None,
         "share_at_least_claimed": stats.share_at_least(oriented, claimed).as_dict() if claimed else None,
         "verdict": judge(
-            judged, claimed, paired_sd, margin, sequential_max, speed, equivalence, non_inferiority
+            judged, claimed, paired_sd, margin, sequential_max, speed, equivalence, non_inferiority, show
         ).as_dict()
         | {"interval": _bounded(judged)},
     }

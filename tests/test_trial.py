@@ -124,6 +124,7 @@ def test_analysis_judges_every_comparison_under_every_protocol():
     assert direction["claimed_effect"] is None
     verdict = direction["verdict"]  # a secondary comparison, at a simultaneous level: p = 2 / 2^6 is not enough
     assert verdict["label"] == "undetermined" and "p = 0.0312" in verdict["meaning"] and verdict["seeds_needed"] > 6
+    assert "beyond ±0.50 points" in verdict["meaning"]  # the margin in the metric's unit, as the report writes it
     for arm in results["arms"].values():
         assert arm["test_selection_inflation"]["value"] == pytest.approx(0.005)
         assert arm["protocols"]["as_published"]["n"] == 6

@@ -255,3 +255,13 @@ def test_identical_paired_differences_decide_equivalence_and_direction_but_not_a
     assert judge(apart, 0.02, paired_sd=0.0).label is Label.UNDETERMINED  # a point says nothing of a claimed size
     few = Estimate(0.0, 0.0, 0.0, 2, "degenerate")
     assert judge(few, None, paired_sd=0.0, margin=0.003, equivalence=True).label is Label.UNDETERMINED
+
+
+@pytest.mark.parametrize("kind", ["direction", "equivalence", "non_inferiority"])
+def test_a_margin_is_written_in_the_unit_the_caller_gives(kind):
+    points = lambda size: f"{size * 100:.2f} points"  # noqa: E731
+    across = Estimate(0.001, -0.004, 0.006, 10, "t")  # across every edge: inconclusive, with seeds needed
+    flags = {"equivalence": kind == "equivalence", "non_inferiority": kind == "non_inferiority"}
+    verdict = judge(across, None, paired_sd=0.005, margin=0.003, show=points, **flags)
+    assert verdict.label is Label.INCONCLUSIVE
+    assert "0.30 points" in verdict.meaning + verdict.needed_for and "0.003" not in verdict.meaning + verdict.needed_for

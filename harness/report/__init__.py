@@ -24,10 +24,11 @@ from harness.report.figures import (
 )
 from harness.report.html import to_html, write_text_atomic
 from harness.report.index import write_index
-from harness.report.markdown import Formatter, headline_sentence, render
+from harness.report.markdown import headline_sentence, render
 from harness.report.results import dump
 from harness.report.speed import derive
 from harness.report.stability import robustness
+from harness.report.units import Formatter
 from harness.suites import Suite
 
 FORMATS = ("md", "html")

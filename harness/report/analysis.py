@@ -17,6 +17,7 @@ from harness.report.results import SCHEMA_VERSION
 from harness.report.speed import censored_pairs, speed_summary
 from harness.report.stability import spread
 from harness.report.torture import config_search, search_curve
+from harness.report.units import Formatter
 from harness.studies import PRUNED_AT, SEQUENTIAL_TAG
 from harness.suites import Comparison, Protocol, Suite
 from harness.tracking import TrialRecord
@@ -242,7 +243,8 @@ def _compare(
     equivalence, non_inferiority = suite.is_equivalence(comparison), suite.is_non_inferiority(comparison)
     # what a search over seeds is scored against: the claimed effect; for a direction, the margin beyond 0
     threshold = claimed if claimed is not None else (None if equivalence or non_inferiority else margin)
-    judging = judging | {"speed": speed, "equivalence": equivalence, "non_inferiority": non_inferiority}
+    show = Formatter(metric).magnitude  # a margin in the metric's unit (a speed-up's verdict writes ×)
+    judging = judging | {"speed": speed, "equivalence": equivalence, "non_inferiority": non_inferiority, "show": show}
     assessed = assess(shape(b), shape(t), claimed, margin, higher_is_better=direction == 1, **judging)
     oriented = direction * (shape(t) - shape(b))
     best = int(np.argmax(oriented))

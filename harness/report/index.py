@@ -7,8 +7,9 @@ import math
 from pathlib import Path
 
 from harness.report.html import to_html, write_text_atomic
-from harness.report.markdown import Formatter, claimed_text
+from harness.report.markdown import claimed_text
 from harness.report.results import SCHEMA_VERSION
+from harness.report.units import Formatter
 
 TITLE = "Reproducibility reports"
 MISSING = "—"

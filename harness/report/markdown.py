@@ -7,69 +7,14 @@ import math
 from harness.report.analysis import MAX_MISSING_SHARE
 from harness.report.range_test import REGIONS, SUGGESTIONS
 from harness.report.torture import headline_curves
+from harness.report.units import Formatter
 
-AXIS_NAMES = {"updates": "updates", "grad_evals": "gradient evaluations", "epochs": "epochs", "seconds": "s"}
 AXIS_TITLES = {
     "updates": "Updates",
     "grad_evals": "Gradient evaluations",
     "epochs": "Epochs",
     "seconds": "Training seconds",
 }
-
-
-class Formatter:
-    """Formats values of the claim's metric: accuracies as %, differences as points; for a speed claim
-    (``axis``), times on that axis and effects — log ratios — as speed-ups ``×2.31``."""
-
-    def __init__(self, metric: str, axis: str | None = None) -> None:
-        self.axis = axis
-        self.percent = "accuracy" in metric and not axis
-        self.scale = 100.0 if self.percent else 1.0
-
-    @classmethod
-    def of(cls, results: dict) -> Formatter:
-        scale = results.get("scale") or {}
-        return cls(results["claim"]["metric"], scale.get("axis"))
-
-    @classmethod
-    def row(cls, comparison: dict, default: Formatter) -> Formatter:
-        """The formatter of a comparison's own metric (a report made before comparisons had one: ``default``)."""
-        return cls(comparison["metric"], comparison["axis"]) if "axis" in comparison else default
-
-    def value(self, x: float) -> str:
-        if self.axis:
-            return f"{x:.4g} {AXIS_NAMES[self.axis]}"
-        return f"{x * self.scale:.2f}%" if self.percent else f"{x:.4g}"
-
-    def delta(self, x: float) -> str:
-        if self.axis:
-            return f"×{math.exp(x):.3g}"
-        return f"{x * self.scale:+.2f} points" if self.percent else f"{x:+.4g}"
-
-    @property
-    def unit(self) -> str:
-        """The unit of differences, for a column header ("points" for accuracies)."""
-        if self.axis:
-            return "speed-up, baseline time ÷ treatment time"
-        return "points" if self.percent else ""
-
-    def compact(self, estimate: dict) -> str:
-        """A difference with its interval and n, unit left to the header: ``+5.97 (+1.28 to +10.67; n = 30)``."""
-        scale = self.scale
-
-        def show(x: float | None) -> str:
-            if x is not None and self.axis:
-                return self.delta(x)
-            return "unbounded" if x is None else f"{x * scale:+.2f}"
-
-        return f"{show(estimate['value'])} ({show(estimate['low'])} to {show(estimate['high'])}; n = {estimate['n']})"
-
-    def ci(self, estimate: dict, delta: bool = False) -> str:
-        show = self.delta if delta else self.value
-        return (
-            f"{show(estimate['value'])} (95% CI {show(estimate['low'])} to {show(estimate['high'])}; "
-            f"n = {estimate['n']})"
-        )
 
 
 def _row(*cells: object) -> str:
@@ -85,18 +30,18 @@ def claimed_text(comparison: dict, fmt: Formatter) -> str:
         margin = comparison["margin"]
         if fmt.axis:
             return f"not slower (beyond ×{math.exp(-margin):.3g})"
-        return f"not worse (by more than {fmt.delta(margin).lstrip('+')})"
+        return f"not worse (by more than {fmt.magnitude(margin)})"
     if comparison.get("equivalence_claim"):
         margin = comparison["margin"]
         if fmt.axis:
             return f"the same speed (within ×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g})"
-        return f"the same (within ±{fmt.delta(margin).lstrip('+')})"
+        return f"the same (within ±{fmt.magnitude(margin)})"
     if comparison["claimed_effect"] is not None:
         return fmt.delta(comparison["claimed_effect"])
     if fmt.axis:
         margin = comparison["margin"]
         return f"faster (no size; ×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g} = no difference)"
-    return f"better (no size; ±{fmt.delta(comparison['margin']).lstrip('+')} = no difference)"
+    return f"better (no size; ±{fmt.magnitude(comparison['margin'])} = no difference)"
 
 
 def _dotted(settings: dict, prefix: str = "") -> dict:
@@ -119,16 +64,16 @@ def _reported(claim: dict, fmt: Formatter) -> str:
     if claim.get("non_inferiority"):
         return (
             f"- Claimed: `{claim['treatment']['arm']}` is not worse than `{claim['baseline']['arm']}` by more than "
-            f"{fmt.delta(claim['margin']).lstrip('+')} (non-inferiority, judged by the 95% CI's lower end: a "
+            f"{fmt.magnitude(claim['margin'])} (non-inferiority, judged by the 95% CI's lower end: a "
             "one-sided test at 2.5%)"
         )
     if claim.get("equivalence"):
         return (
             f"- Claimed: `{claim['treatment']['arm']}` and `{claim['baseline']['arm']}` do not differ by more than "
-            f"±{fmt.delta(claim['margin']).lstrip('+')} (equivalence, judged by two one-sided tests)"
+            f"±{fmt.magnitude(claim['margin'])} (equivalence, judged by two one-sided tests)"
         )
     if claim["claimed_effect"] is None:
-        margin = fmt.delta(claim["margin"]).lstrip("+")
+        margin = fmt.magnitude(claim["margin"])
         return (
             f"- Claimed: `{claim['treatment']['arm']}` better than `{claim['baseline']['arm']}`, no size given "
             f"(a direction; differences within ±{margin} count as none)"
@@ -287,7 +232,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
     for c, f in zip(rows, formats, strict=True):
         if c["equivalence"]:
             e = c["equivalence"]
-            within = f"within ±{f.delta(e['margin']).lstrip('+')}"
+            within = f"within ±{f.magnitude(e['margin'])}"
             if f.axis:
                 within = f"within ×{math.exp(-e['margin']):.3g} to ×{math.exp(e['margin']):.3g}"
             if e["equivalent"] is None:
@@ -304,7 +249,7 @@ def _verdict_table(results: dict, fmt: Formatter) -> list[str]:
                 f"{within} {outcome}, n = {e['n']}."
             )
             if c.get("non_inferiority_claim") and e.get("p_not_worse") is not None:
-                bound = f"×{math.exp(-e['margin']):.3g}" if f.axis else f"−{f.delta(e['margin']).lstrip('+')}"
+                bound = f"×{math.exp(-e['margin']):.3g}" if f.axis else f"−{f.magnitude(e['margin'])}"
                 shown = "shown" if e["p_not_worse"] < 0.025 else "not shown"
                 lines.append(
                     f"- Non-inferiority of `{c['treatment']}` − `{c['baseline']}`, {c['protocol']}: the difference "
@@ -521,7 +466,7 @@ def _grid(results: dict, fmt: Formatter) -> list[str]:
 
 def _sd(fmt: Formatter, estimate: dict) -> str:
     def show(x: float | None) -> str:
-        return "?" if x is None else fmt.delta(x).lstrip("+")
+        return "?" if x is None else fmt.magnitude(x)
 
     return (
         f"{show(estimate['value'])} (95% CI {show(estimate['low'])} to {show(estimate['high'])}; n = {estimate['n']})"
@@ -569,7 +514,7 @@ def _stability(results: dict, fmt: Formatter) -> list[str]:
         for pair in spreads:
             base, treat, reported = pair["baseline"], pair["treatment"], pair["reported_sd"]
             own = Formatter(pair["metric"]) if "metric" in pair else fmt
-            said = ", ".join(f"`{arm}` {own.delta(sd).lstrip('+')}" for arm, sd in reported.items())
+            said = ", ".join(f"`{arm}` {own.magnitude(sd)}" for arm, sd in reported.items())
             if pair["reported_ratio"] is not None:
                 said += f"; ratio {pair['reported_ratio']:.2f}"
             lines.append(
@@ -594,8 +539,8 @@ def _stability(results: dict, fmt: Formatter) -> list[str]:
             f"{len(found['points'])} points `{treat}` − `{base}` averages "
             f"{objective.ci(found['advantage'], delta=True)} (t interval over grid points). Worst point: "
             f"`{treat}` {objective.value(found['worst'][treat])}, `{base}` {objective.value(found['worst'][base])}; "
-            f"best − worst: `{treat}` {objective.delta(found['range'][treat]).lstrip('+')}, "
-            f"`{base}` {objective.delta(found['range'][base]).lstrip('+')}.",
+            f"best − worst: `{treat}` {objective.magnitude(found['range'][treat])}, "
+            f"`{base}` {objective.magnitude(found['range'][base])}.",
             "",
             _row(*settings, f"`{base}`", f"`{treat}`", "difference"),
             _row(*["---"] * len(settings), "---:", "---:", "---:"),
