@@ -15,6 +15,22 @@ def steps_per_execution(requested: int) -> int:
     return 1 if keras.backend.backend() == "torch" else requested
 
 
+MIXED = "mixed_float16"
+
+
+def dtype_policy_for(mixed_precision: bool) -> str:
+    """The Keras dtype policy a run trains under: ``mixed_float16`` where asked and the backend sees a
+    GPU; else float32 — on a CPU float16 brings no speed, and TensorFlow's oneDNN kernels, capped at
+    AVX2 (:mod:`harness`), have no float16 convolution on some CPUs."""
+    if not mixed_precision:
+        return "float32"
+    if keras.backend.backend() == "torch":  # Keras's device listing does not cover PyTorch
+        import torch
+
+        return MIXED if torch.cuda.is_available() else "float32"
+    return MIXED if any(not d.startswith("cpu") for d in keras.distribution.list_devices()) else "float32"
+
+
 def make_optimizer(config: dict, values: dict, mixed_precision: bool = False) -> keras.optimizers.Optimizer:
     """The optimizer of a serialized Keras config (:mod:`harness.keras_config`), placeholders filled from
     ``values``; inside a ``LossScaleOptimizer`` for mixed precision unless the config already is one."""

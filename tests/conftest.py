@@ -99,3 +99,27 @@ def postgres_url():
     finally:
         run(str(binaries / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "-w", "stop")
         shutil.rmtree(data, ignore_errors=True)
+
+
+FLOAT16_PROBE = """
+import harness, keras, numpy as np
+keras.config.set_dtype_policy("mixed_float16")
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+model.compile("sgd", "mse")
+model.fit(np.ones((8, 4)), np.ones((8, 2)), verbose=0)
+"""
+
+
+@pytest.fixture(scope="session")
+def float16_kernels() -> None:
+    """Skip unless this machine's backend trains a float16 layer. TensorFlow's oneDNN, capped at AVX2 by
+    the harness, has no float16 kernels on some CPUs and aborts the process, so a child process asks
+    (runs there train in float32: ``harness.training.dtype_policy_for``)."""
+    import sys
+
+    probe = subprocess.run([sys.executable, "-c", FLOAT16_PROBE], capture_output=True, text=True, timeout=300)
+    if probe.returncode != 0:
+        pytest.skip(
+            f"no float16 kernels on this CPU under ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'AVX2')} "
+            f"(a float16 Dense layer exits with {probe.returncode})"
+        )

@@ -111,7 +111,7 @@ def test_models_start_from_the_same_weights_per_seed_and_keep_float32_logits():
     with dtype_policy("mixed_float16"):
         mixed = build_small_cnn((32, 32, 3), 10, seed=3)
     assert mixed.get_layer("stage1_conv1").compute_dtype == "float16"
-    assert mixed(IMAGES[:2].astype("float32")).dtype == "float32"
+    assert mixed.output.dtype == "float32"  # logits in float32 (read symbolically: a CPU may lack float16 kernels)
     assert build_small_cnn((28, 28), 10, seed=3).output.shape == (None, 10)  # 2-D images get a channel axis
 
 
@@ -182,12 +182,33 @@ def test_workload_scores_the_last_epoch_and_the_best_test_epoch_deterministicall
     assert run(_tiny(), seed=5).history["loss"] == history["loss"]
 
 
-def test_mixed_precision_trains_with_loss_scaling(tiny_images):
+def test_mixed_precision_is_used_where_a_gpu_is_seen_and_recorded_either_way(tiny_images, monkeypatch):
+    from harness import training
+
+    settings = _tiny(training={"mixed_precision": True, "epochs": 1})
+    seen = training.dtype_policy_for(True)  # float32 on a CPU-only machine (CI)
     make_deterministic(5)
-    lookahead = {"class_name": "Lookahead", "config": {"inner": CIFAR.settings_dict("smoke", "sgd")["optimizer"]}}
-    settings = _tiny(training={"mixed_precision": True, "epochs": 1}, optimizer=lookahead)
     outcome = run(settings, seed=5)
-    assert outcome.diverged is None and np.isfinite(outcome.history["loss"]).all()
+    assert outcome.extra["dtype_policy"] == seen and np.isfinite(outcome.history["loss"]).all()
+    assert run(_tiny(training={"epochs": 1}), seed=5).extra["dtype_policy"] == "float32"
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["gpu:0", "cpu:0"])
+    if keras.backend.backend() != "torch":  # PyTorch asks torch.cuda instead
+        assert training.dtype_policy_for(True) == "mixed_float16" and training.dtype_policy_for(False) == "float32"
+    monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["cpu:0"])
+    if keras.backend.backend() != "torch":
+        assert training.dtype_policy_for(True) == "float32"
+
+
+def test_mixed_precision_trains_with_loss_scaling(tiny_images, monkeypatch, float16_kernels):
+    """Where a GPU is seen: layers in float16 and a loss-scaled Lookahead (an MLP, cheap on a CPU)."""
+    from harness.workloads import supervised
+
+    monkeypatch.setattr(supervised, "dtype_policy_for", lambda asked: "mixed_float16" if asked else "float32")
+    lookahead = {"class_name": "Lookahead", "config": {"inner": CIFAR.settings_dict("smoke", "sgd")["optimizer"]}}
+    mlp = _tiny(training={"mixed_precision": True, "epochs": 1}, optimizer=lookahead, model={"name": "mlp"})
+    make_deterministic(5)
+    outcome = run(mlp, seed=5)
+    assert outcome.extra["dtype_policy"] == "mixed_float16" and np.isfinite(outcome.history["loss"]).all()
 
 
 def test_heun_gets_each_batch_twice_and_augmentation_runs_in_numpy(tiny_images):
@@ -261,7 +282,7 @@ def test_protocols_score_the_same_run_two_ways(data_dir):
     assert metrics["best_val_epoch"] == chosen + 1
     assert metrics["test_accuracy_at_best_val"] == history["epoch_test_accuracy"][chosen]  # chosen on validation
     assert metrics["best_test_accuracy"] == max(history["epoch_test_accuracy"])  # chosen on the test set
-    assert outcome.extra == {"n_train": "800", "n_valid": "400", "n_test": "1000"}
+    assert outcome.extra == {"n_train": "800", "n_valid": "400", "n_test": "1000", "dtype_policy": "float32"}
     assert "aclImdb" in outcome.data_source and outcome.diverged is None
     again = run(settings, seed=11).history
     for timing in set(NOT_COMPARED) & set(history):  # clocks differ between runs; results do not

@@ -298,7 +298,11 @@ class Training(Strict):
         description="auto: binary or sparse categorical cross-entropy from the outputs (from_logits as the model "
         "says); or a Keras loss name or config",
     )
-    mixed_precision: bool = Field(False, description="mixed_float16 with dynamic loss scaling (GPU)")
+    mixed_precision: bool = Field(
+        False,
+        description="mixed_float16 with dynamic loss scaling where the backend sees a GPU; float32 on a CPU "
+        "(the run records its dtype_policy)",
+    )
     steps_per_execution: PositiveInt = Field(1, description="batches per compiled call: speed only, same updates")
     jit_compile: bool | Literal["auto"] = "auto"
     batches_per_update: Literal["auto"] | PositiveInt = Field(

@@ -23,6 +23,7 @@ from harness.models.folding import folding_error
 from harness.optimizers import Lookahead, SlowWeightsEvaluation, lr_range_test, read_range_test
 from harness.seeds import derive
 from harness.training import (
+    MIXED,
     EpochTimer,
     FollowEpoch,
     OrderedBatches,
@@ -30,6 +31,7 @@ from harness.training import (
     StopOnNonFinite,
     TestEachEpoch,
     compile_loss,
+    dtype_policy_for,
     make_optimizer,
     merge_history,
     optimizer_chain,
@@ -137,7 +139,8 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     def build() -> keras.Model:  # the run's model from its seed: the same initial weights every time
         return settings.model.build(data.input_shape, outputs, seed, **extra)
 
-    with dtype_policy("mixed_float16" if training.mixed_precision else keras.config.dtype_policy().name):
+    policy = dtype_policy_for(training.mixed_precision)
+    with dtype_policy(policy):
         model = build()
     batches_per_epoch = -(-len(train) // training.batch_size)
     epochs = settings.epochs_to_run(batches_per_epoch)
@@ -148,7 +151,7 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
     if training.range_test:
         ranged = range_test(build, training.range_test, train, training.batch_size, loss, values, derive(seed, "range"))
         values |= range_values(ranged[0])
-    optimizer = make_optimizer(settings.optimizer.model_dump(), values, training.mixed_precision)
+    optimizer = make_optimizer(settings.optimizer.model_dump(), values, policy == MIXED)
     model.compile(
         optimizer=optimizer,
         loss=loss,
@@ -233,5 +236,5 @@ def run(settings: SupervisedSettings, seed: int, callbacks: list | None = None) 
         metrics_out[ACCUMULATION_GAP] = first_update_gap(build, initial, config, values, loss, batches, accumulated)
     batches.release()  # a worker runs many trials: keep none of this one's arrays
     counts = {"n_train": len(train), "n_valid": len(valid) if valid else 0, "n_test": len(test)}
-    extra_info = {k: str(v) for k, v in counts.items()}
+    extra_info = {k: str(v) for k, v in counts.items()} | {"dtype_policy": policy}
     return Outcome(metrics_out, history, data.source, data.digest, monitor.reason, extra_info)

@@ -89,7 +89,7 @@ def test_trains_in_fit_under_jit_with_schedules_clipping_decay_accumulation_and_
     assert all(np.isfinite(history.history["loss"]))
 
 
-def test_mixed_float16_with_loss_scaling():
+def test_mixed_float16_with_loss_scaling(float16_kernels):
     x, y = _data()
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:

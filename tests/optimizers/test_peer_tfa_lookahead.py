@@ -134,7 +134,7 @@ def test_fit_simple_linear_model():
     assert max_abs_diff < 1e-3
 
 
-def test_fit_simple_linear_model_mixed_precision():
+def test_fit_simple_linear_model_mixed_precision(float16_kernels):
     # TFA's ``run_with_mixed_precision_policy`` fixture; Keras 3 wraps the optimizer in a LossScaleOptimizer.
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
