@@ -30,6 +30,9 @@ ASSERTS_EFFECT = frozenset({Label.REPLICATED, Label.POSITIVE, Label.LARGER, Labe
 DECIDED = frozenset({Label.REPLICATED, Label.LARGER, Label.SMALLER, Label.NOT_REPLICATED, Label.CONTRADICTED})
 
 
+Show = Callable[[float], str]  # writes a margin's size in the metric's unit
+
+
 def plain(size: float) -> str:
     """A difference's size as written when its unit is unknown (a report passes ``0.50 points``)."""
     return f"{size:g}"
@@ -129,7 +132,7 @@ def judge(
     speed: bool = False,
     equivalence: bool = False,
     non_inferiority: bool = False,
-    show: Callable[[float], str] = plain,
+    show: Show = plain,
 ) -> Verdict:
     """Classify an effect oriented so that the claim is positive (``claimed > 0``).
 
@@ -182,12 +185,7 @@ def judge(
 
 
 def _judge_direction(
-    effect: Estimate,
-    paired_sd: float,
-    margin: float | None,
-    sequential_max: int | None,
-    speed: bool = False,
-    show: Callable[[float], str] = plain,
+    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool, show: Show
 ) -> Verdict:
     """The margin first (the same 95% interval as the TOST in the report), then the direction."""
     if margin is None or margin <= 0:
@@ -216,12 +214,12 @@ def _judge_direction(
     return Verdict(label, _MEANING_DIRECTION_ONLY[label].format(margin=show(margin)), None, needed, needed_for)
 
 
-def _margin_text(margin: float, speed: bool, show: Callable[[float], str]) -> str:
+def _margin_text(margin: float, speed: bool, show: Show) -> str:
     """The band of no difference that matters: ±margin, or for a log speed-up its ×low to ×high."""
     return f"×{math.exp(-margin):.3g} to ×{math.exp(margin):.3g}" if speed else f"±{show(margin)}"
 
 
-def _identical_direction(effect: Estimate, margin: float, speed: bool, show: Callable[[float], str]) -> Verdict:
+def _identical_direction(effect: Estimate, margin: float, speed: bool, show: Show) -> Verdict:
     """Every paired difference the same (a pass/fail flag, say): no t interval, but the exact
     sign-flip test still reads the direction: all n signs agreeing has p = 2 / 2^n."""
     value, n = effect.value, effect.n
@@ -247,12 +245,7 @@ def _identical_direction(effect: Estimate, margin: float, speed: bool, show: Cal
 
 
 def _judge_equivalence(
-    effect: Estimate,
-    paired_sd: float,
-    margin: float | None,
-    sequential_max: int | None,
-    speed: bool = False,
-    show: Callable[[float], str] = plain,
+    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool, show: Show
 ) -> Verdict:
     """An equivalence claim: the CI inside ±margin (TOST at the interval's level), beyond it, or across its edge."""
     if margin is None or margin <= 0:
@@ -278,12 +271,7 @@ def _judge_equivalence(
 
 
 def _judge_non_inferiority(
-    effect: Estimate,
-    paired_sd: float,
-    margin: float | None,
-    sequential_max: int | None,
-    speed: bool = False,
-    show: Callable[[float], str] = plain,
+    effect: Estimate, paired_sd: float, margin: float | None, sequential_max: int | None, speed: bool, show: Show
 ) -> Verdict:
     """A non-inferiority claim: the CI's lower end above −margin (a one-sided test at half the interval's
     alpha), its upper end below −margin (worse by more than the margin), or across it."""
@@ -322,7 +310,7 @@ def assess(
     speed: bool = False,
     equivalence: bool = False,
     non_inferiority: bool = False,
-    show: Callable[[float], str] = plain,
+    show: Show = plain,
 ) -> dict:
     """Every statistic of one paired comparison, oriented so that an improvement is positive
     (``speed``: the values are log times, and the verdict speaks of speed-ups).

@@ -4,6 +4,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -115,8 +116,6 @@ def float16_kernels() -> None:
     """Skip unless this machine's backend trains a float16 layer. TensorFlow's oneDNN, capped at AVX2 by
     the harness, has no float16 kernels on some CPUs and aborts the process, so a child process asks
     (runs there train in float32: ``harness.training.dtype_policy_for``)."""
-    import sys
-
     probe = subprocess.run([sys.executable, "-c", FLOAT16_PROBE], capture_output=True, text=True, timeout=300)
     if probe.returncode != 0:
         pytest.skip(
